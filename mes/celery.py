@@ -1,0 +1,38 @@
+"""The Celery application and the one place that sets task defaults.
+
+Tasks are acknowledged late and rejected when their worker dies, so a job interrupted by a
+crash is delivered again; every task must therefore be idempotent (re-check state, return
+early when the work is done). Without a broker the tasks run eagerly in-process.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
+
+app = Celery("mes")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=15 * 60,
+    task_time_limit=20 * 60,
+    task_eager_propagates=True,
+    result_expires=24 * 3600,
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": 3600},
+    worker_hijack_root_logger=False,
+    timezone="UTC",
+)
+app.autodiscover_tasks()
+
+
+@app.task(name="mes.ping")
+def ping(*, value: str = "pong") -> str:
+    """Round-trip check used by the health endpoint's tests and by operators."""
+    return value

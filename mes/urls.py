@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from mes.api.auth import ObtainTokenView
+from mes.api.events import EventViewSet
+from mes.health import health
+
+platform_router = DefaultRouter(trailing_slash=True)
+platform_router.include_root_view = False
+platform_router.register("events", EventViewSet, basename="event")
+
+api_v1 = [
+    path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
+    path("", include(platform_router.urls)),
+    path("", include("inventory.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("quality.api.urls")),
+]
+
+urlpatterns = [
+    path("health/", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include(api_v1)),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+handler400 = "mes.api.errors.handler400"
+handler403 = "mes.api.errors.handler403"
+handler404 = "mes.api.errors.handler404"
+handler500 = "mes.api.errors.handler500"
+
+admin.site.site_header = "Open MES"
+admin.site.site_title = "Open MES"
+admin.site.index_title = "Planning, inventory and quality"

@@ -1,0 +1,1 @@
+"""Quality models are added here."""
