@@ -82,7 +82,10 @@ def control_constants(n: int) -> ControlConstants:
     try:
         return _constants_by_size()[n]
     except KeyError:
-        raise ValueError(f"control chart constants cover subgroup sizes {MIN_SUBGROUP_SIZE} to {MAX_SUBGROUP_SIZE}, not {n}") from None
+        raise ValueError(
+            f"control chart constants cover subgroup sizes"
+            f" {MIN_SUBGROUP_SIZE} to {MAX_SUBGROUP_SIZE}, not {n}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,9 @@ def _split(data: Sequence[float] | Sequence[Sequence[float]]) -> tuple[list[floa
 def _within_sigma(values: list[float], groups: list[list[float]] | None) -> float:
     """R̄/d2 for subgroups (the mean of R_i/d2(n_i) when sizes differ), MR̄/d2(2) for individuals."""
     if groups is not None:
-        return statistics.fmean((max(group) - min(group)) / control_constants(len(group)).d2 for group in groups)
+        return statistics.fmean(
+            (max(group) - min(group)) / control_constants(len(group)).d2 for group in groups
+        )
     return statistics.fmean(moving_ranges(values)) / control_constants(2).d2
 
 
@@ -319,13 +324,17 @@ def _zone_rule(
                 RuleViolation(
                     rule=rule,
                     index=index,
-                    description=f"{needed} of {window} consecutive points beyond {sigmas}σ {_word(side)} the centre",
+                    description=(
+                        f"{needed} of {window} consecutive points beyond {sigmas}σ {_word(side)} the centre"
+                    ),
                 )
             )
     return found
 
 
-def western_electric_violations(points: Sequence[float], *, centre: float, sigma: float) -> list[RuleViolation]:
+def western_electric_violations(
+    points: Sequence[float], *, centre: float, sigma: float
+) -> list[RuleViolation]:
     """Western Electric rules on a plotted series with its centre line and the σ of the plotted statistic.
 
     1. One point beyond 3σ.

@@ -54,7 +54,7 @@ def normalise_inspection_level(inspection_level: str) -> str:
 
 
 def normalise_aql(aql: AqlInput) -> Decimal:
-    """The preferred AQL value of the standard equal to ``aql`` (e.g. ``"1"``, ``1.0``, ``Decimal("1.0")``)."""
+    """The preferred AQL value equal to ``aql`` (``"1"``, ``1.0`` and ``Decimal("1.0")`` are all 1.0)."""
     if isinstance(aql, bool):
         raise TypeError("an AQL is a number, not a boolean")
     try:

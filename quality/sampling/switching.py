@@ -117,7 +117,9 @@ def record_lot_result(
 ) -> SwitchingState:
     """``next_switching_state`` for a lot inspected with ``plan`` that showed ``nonconforming`` items."""
     if plan.severity is not state.severity:
-        raise ValueError(f"a {plan.severity} plan was used while the scheme is on {state.severity} inspection")
+        raise ValueError(
+            f"a {plan.severity} plan was used while the scheme is on {state.severity} inspection"
+        )
     accepted = plan.accepts(nonconforming)
     accepted_at_tighter_aql = None
     if state.severity is Severity.NORMAL and plan.acceptance_number >= 2:
