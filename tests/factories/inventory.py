@@ -1,8 +1,8 @@
 import factory
 
-from inventory.models import Item, Location
+from inventory.models import Item, Location, Lot, SerialNumber
 
-__all__ = ["ItemFactory", "LocationFactory"]
+__all__ = ["ItemFactory", "LocationFactory", "LotFactory", "SerialNumberFactory"]
 
 
 class ItemFactory(factory.django.DjangoModelFactory):
@@ -21,3 +21,24 @@ class LocationFactory(factory.django.DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"LOC-{n:04d}")
     name = factory.Sequence(lambda n: f"Location {n}")
+
+
+class LotFactory(factory.django.DjangoModelFactory):
+    """A lot row only; stock comes from ``inventory.services.receive``."""
+
+    class Meta:
+        model = Lot
+
+    item = factory.SubFactory(ItemFactory, tracking=Item.Tracking.LOT)
+    code = factory.Sequence(lambda n: f"LOT-{n:05d}")
+
+
+class SerialNumberFactory(factory.django.DjangoModelFactory):
+    """A serial row out of stock; put it in stock with ``inventory.services.receive``."""
+
+    class Meta:
+        model = SerialNumber
+
+    item = factory.SubFactory(ItemFactory, tracking=Item.Tracking.SERIAL)
+    code = factory.Sequence(lambda n: f"SN-{n:06d}")
+    status = SerialNumber.Status.CONSUMED

@@ -1,0 +1,215 @@
+"""Reads of stock: on hand, availability, shortages, and the ledger check.
+
+Available = on hand − held − reserved. Held stock is a lot on hold or expired, or a serial on
+hold. Reservations may be for an item as a whole (a work order's), for one location, one lot,
+or both; availability in a scope is the least of what is free in that scope and in every wider
+scope, so a reservation for the whole item still counts against stock in one bin.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from inventory.models import Item, Lot, Reservation, SerialNumber, StockBalance, StockMove
+from mes.quantities import ZERO
+
+
+def _pk(value) -> int | None:
+    return getattr(value, "pk", value)
+
+
+@dataclass
+class _Row:
+    location_id: int
+    lot_id: int | None
+    quantity: Decimal
+    usable: Decimal
+
+
+@dataclass
+class ItemStock:
+    """Everything availability needs for one item, fetched in a fixed number of queries."""
+
+    item_id: int
+    rows: list[_Row] = field(default_factory=list)
+    reservations: list[tuple[int, int | None, int | None, Decimal]] = field(default_factory=list)
+
+    def _matches(self, location_id, lot_id, scope_location, scope_lot) -> bool:
+        return (scope_location is None or location_id == scope_location) and (scope_lot is None or lot_id == scope_lot)
+
+    def on_hand(self, location_id=None, lot_id=None) -> Decimal:
+        return sum((r.quantity for r in self.rows if self._matches(r.location_id, r.lot_id, location_id, lot_id)), ZERO)
+
+    def usable(self, location_id=None, lot_id=None) -> Decimal:
+        return sum((r.usable for r in self.rows if self._matches(r.location_id, r.lot_id, location_id, lot_id)), ZERO)
+
+    def reserved(self, location_id=None, lot_id=None, exclude: int | None = None) -> Decimal:
+        return sum(
+            (
+                remaining
+                for pk, r_location, r_lot, remaining in self.reservations
+                if pk != exclude and self._matches(r_location, r_lot, location_id, lot_id)
+            ),
+            ZERO,
+        )
+
+    def available(self, location_id=None, lot_id=None, exclude_reservation: int | None = None) -> Decimal:
+        scopes = {(None, None), (location_id, None), (None, lot_id), (location_id, lot_id)}
+        free = min(self.usable(loc, lot) - self.reserved(loc, lot, exclude_reservation) for loc, lot in scopes)
+        return max(free, ZERO)
+
+
+def item_stock(item_ids: Iterable[int]) -> dict[int, ItemStock]:
+    """Balances (with what of them is held) and open reservations of the given items: three queries."""
+    ids = sorted({_pk(i) for i in item_ids})
+    stocks = {pk: ItemStock(item_id=pk) for pk in ids}
+    if not ids:
+        return stocks
+    today = timezone.localdate()
+    held_serials: dict[tuple[int, int, int | None], int] = {}
+    for row in (
+        SerialNumber.objects.filter(item_id__in=ids, status=SerialNumber.Status.ON_HOLD, current_location__isnull=False)
+        .values("item_id", "current_location_id", "lot_id")
+        .annotate(n=Count("id"))
+    ):
+        held_serials[(row["item_id"], row["current_location_id"], row["lot_id"])] = row["n"]
+    for row in (
+        StockBalance.objects.filter(item_id__in=ids, quantity__gt=0)
+        .values("item_id", "location_id", "lot_id", "quantity", "lot__status", "lot__expires_on")
+        .order_by()
+    ):
+        quantity = row["quantity"]
+        lot_blocked = row["lot_id"] is not None and (
+            row["lot__status"] == Lot.Status.ON_HOLD
+            or (row["lot__expires_on"] is not None and row["lot__expires_on"] < today)
+        )
+        held = held_serials.get((row["item_id"], row["location_id"], row["lot_id"]), 0)
+        usable = ZERO if lot_blocked else max(quantity - held, ZERO)
+        stocks[row["item_id"]].rows.append(_Row(row["location_id"], row["lot_id"], quantity, usable))
+    for row in Reservation.objects.filter(item_id__in=ids, status=Reservation.Status.OPEN).values(
+        "id", "item_id", "location_id", "lot_id", "quantity", "quantity_consumed", "quantity_released"
+    ):
+        remaining = row["quantity"] - row["quantity_consumed"] - row["quantity_released"]
+        stocks[row["item_id"]].reservations.append((row["id"], row["location_id"], row["lot_id"], remaining))
+    return stocks
+
+
+def available_quantity(*, item, location=None, lot=None, exclude_reservation=None) -> Decimal:
+    """What can still be issued or reserved: on hand − held − reserved (in the scope and every wider one)."""
+    stock = item_stock([_pk(item)])[_pk(item)]
+    return stock.available(_pk(location), _pk(lot), _pk(exclude_reservation))
+
+
+def on_hand(*, item, location=None, lot=None) -> Decimal:
+    filters = Q(item_id=_pk(item))
+    if location is not None:
+        filters &= Q(location_id=_pk(location))
+    if lot is not None:
+        filters &= Q(lot_id=_pk(lot))
+    return StockBalance.objects.filter(filters).aggregate(total=Sum("quantity"))["total"] or ZERO
+
+
+def _requirements_by_item(requirements) -> dict[int, Decimal]:
+    required: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for item, quantity in requirements:
+        required[_pk(item)] += Decimal(quantity)
+    return required
+
+
+def availability_for(*, requirements: Iterable[tuple]) -> list[dict]:
+    """For each item of ``requirements`` ((item, quantity) pairs, repeated items summed):
+    ``{item, item_code, required, available, shortage}``, in item-code order. Four queries."""
+    required = _requirements_by_item(requirements)
+    stocks = item_stock(required)
+    codes = dict(Item.objects.filter(pk__in=required).values_list("pk", "code"))
+    out = []
+    for item_id, quantity in required.items():
+        available = stocks[item_id].available()
+        out.append(
+            {
+                "item": item_id,
+                "item_code": codes.get(item_id, ""),
+                "required": quantity,
+                "available": available,
+                "shortage": max(quantity - available, ZERO),
+            }
+        )
+    return sorted(out, key=lambda row: row["item_code"])
+
+
+def shortages_for(*, requirements: Iterable[tuple]) -> list[dict]:
+    """The requirements that available stock cannot cover: ``[{item, item_code, required, available, shortage}]``."""
+    return [row for row in availability_for(requirements=requirements) if row["shortage"] > 0]
+
+
+def ledger_discrepancies() -> list[dict]:
+    """Every way the balances disagree with the ledger; empty when the books are right.
+
+    Checks: each balance equals the moves into it minus the moves out of it (and no moves
+    without a balance); each balance's ``reserved`` equals the open reservations pinned to it;
+    serial-tracked balances equal the count of serials located there.
+    """
+    sums: dict[tuple[int, int, int | None], Decimal] = defaultdict(lambda: ZERO)
+    for row in (
+        StockMove.objects.filter(to_location__isnull=False)
+        .values("item_id", "to_location_id", "lot_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    ):
+        sums[(row["item_id"], row["to_location_id"], row["lot_id"])] += row["total"]
+    for row in (
+        StockMove.objects.filter(from_location__isnull=False)
+        .values("item_id", "from_location_id", "lot_id")
+        .annotate(total=Sum("quantity"))
+        .order_by()
+    ):
+        sums[(row["item_id"], row["from_location_id"], row["lot_id"])] -= row["total"]
+
+    pinned: dict[tuple[int, int, int | None], Decimal] = defaultdict(lambda: ZERO)
+    for row in Reservation.objects.filter(status=Reservation.Status.OPEN, location__isnull=False).values(
+        "item_id", "location_id", "lot_id", "quantity", "quantity_consumed", "quantity_released"
+    ):
+        pinned[(row["item_id"], row["location_id"], row["lot_id"])] += (
+            row["quantity"] - row["quantity_consumed"] - row["quantity_released"]
+        )
+
+    serial_counts: dict[tuple[int, int, int | None], int] = {
+        (row["item_id"], row["current_location_id"], row["lot_id"]): row["n"]
+        for row in SerialNumber.objects.filter(current_location__isnull=False)
+        .values("item_id", "current_location_id", "lot_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    serial_items = set(Item.objects.filter(tracking=Item.Tracking.SERIAL).values_list("pk", flat=True))
+
+    problems: list[dict] = []
+    balances = {
+        (row["item_id"], row["location_id"], row["lot_id"]): row
+        for row in StockBalance.objects.values("id", "item_id", "location_id", "lot_id", "quantity", "reserved")
+    }
+    for key in sorted(set(balances) | set(sums), key=lambda k: (k[0], k[1], k[2] or 0)):
+        ledger = sums.get(key, ZERO)
+        balance = balances.get(key)
+        quantity = balance["quantity"] if balance else ZERO
+        base = {"item": key[0], "location": key[1], "lot": key[2]}
+        if quantity != ledger:
+            problems.append({**base, "check": "balance_vs_ledger", "balance": quantity, "ledger": ledger})
+        reserved = balance["reserved"] if balance else ZERO
+        if reserved != pinned.get(key, ZERO):
+            problems.append({**base, "check": "reserved_vs_reservations", "balance": reserved, "ledger": pinned[key]})
+        if key[0] in serial_items and Decimal(serial_counts.get(key, 0)) != quantity:
+            problems.append(
+                {**base, "check": "balance_vs_serials", "balance": quantity, "ledger": Decimal(serial_counts.get(key, 0))}
+            )
+    for key, count in serial_counts.items():
+        if key not in balances:
+            problems.append(
+                {"item": key[0], "location": key[1], "lot": key[2], "check": "balance_vs_serials", "balance": ZERO, "ledger": Decimal(count)}
+            )
+    return problems

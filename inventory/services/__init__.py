@@ -1,0 +1,41 @@
+"""Writes of the inventory app, grouped by concept; import them from here."""
+
+from inventory.services.genealogy import link_consumed, link_genealogy
+from inventory.services.holds import place_hold, place_holds, release_hold
+from inventory.services.ledger import adjust, issue, produce, receive, reverse_move, scrap, transfer
+from inventory.services.master import (
+    item_create,
+    item_update,
+    item_upsert_by_external_id,
+    location_create,
+    location_update,
+    location_upsert_by_external_id,
+    upsert_by_external_id,
+)
+from inventory.services.reservations import release_reservation, release_reservations_for, reserve, reserve_many
+
+__all__ = [
+    "adjust",
+    "issue",
+    "item_create",
+    "item_update",
+    "item_upsert_by_external_id",
+    "link_consumed",
+    "link_genealogy",
+    "location_create",
+    "location_update",
+    "location_upsert_by_external_id",
+    "place_hold",
+    "place_holds",
+    "produce",
+    "receive",
+    "release_hold",
+    "release_reservation",
+    "release_reservations_for",
+    "reserve",
+    "reserve_many",
+    "reverse_move",
+    "scrap",
+    "transfer",
+    "upsert_by_external_id",
+]
