@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from mes.models import Event, IdempotencyRecord
+from mes.models import Event, IdempotencyRecord, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -28,3 +28,40 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "method", "path", "status_code", "key"]
     search_fields = ["key", "path"]
     exclude = ["response_body"]
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["attempted_at", "status_code", "error", "duration_ms", "response_excerpt"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["url", "is_active", "failing_since", "disabled_at", "disabled_reason", "cursor"]
+    list_filter = ["is_active"]
+    readonly_fields = ["cursor", "failing_since", "disabled_at", "disabled_reason", "created_at", "created_by"]
+    exclude = ["secret"]
+    actions = ["replay_from_start_of_failures"]
+
+    @admin.action(description="Re-enable and replay from the first undelivered event")
+    def replay_from_start_of_failures(self, request, queryset):
+        from mes.webhooks.services import webhook_subscription_replay
+
+        for subscription in queryset:
+            first = (
+                subscription.deliveries.exclude(status="delivered").order_by("event_id").values_list("event_id", flat=True).first()
+            )
+            webhook_subscription_replay(subscription=subscription, from_sequence=first or subscription.cursor + 1, user=request.user)
+        self.message_user(request, f"Replaying {queryset.count()} subscription(s).")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["event", "subscription", "status", "attempts", "next_attempt_at", "delivered_at"]
+    list_filter = ["status", "subscription"]
+    inlines = [WebhookAttemptInline]

@@ -29,6 +29,10 @@ app.conf.update(
     worker_hijack_root_logger=False,
     timezone="UTC",
 )
+app.conf.beat_schedule = {
+    "relay-outbox": {"task": "mes.relay_outbox", "schedule": 5.0},
+    "purge-idempotency-records": {"task": "mes.purge_idempotency_records", "schedule": 3600.0},
+}
 app.autodiscover_tasks()
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import json
+
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
-import json
 
 from mes.api.request_id import current_request_id
 from mes.models import Event
@@ -37,7 +39,9 @@ def record_event(
     if not transaction.get_connection().in_atomic_block:
         raise OutsideTransaction("record_event must be called inside the service's transaction")
     request_id = current_request_id()
-    return Event.objects.create(
+    connection = transaction.get_connection()
+    txid = RawSQL("pg_current_xact_id()::text::bigint", []) if connection.vendor == "postgresql" else None
+    event = Event.objects.create(
         type=type,
         aggregate_type=aggregate_type,
         aggregate_id=str(aggregate_id),
@@ -46,4 +50,13 @@ def record_event(
         occurred_at=timezone.now(),
         actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
         request_id="" if request_id == "-" else request_id,
+        txid=txid,
     )
+    transaction.on_commit(_kick_relay)
+    return event
+
+
+def _kick_relay() -> None:
+    from mes.webhooks.relay import kick
+
+    kick()

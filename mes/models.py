@@ -1,4 +1,4 @@
-"""Platform tables: stored responses for idempotent requests, and the event outbox."""
+"""Platform tables: stored responses for idempotent requests, the event outbox, webhooks."""
 
 from django.conf import settings
 from django.db import models
@@ -40,6 +40,9 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     request_id = models.CharField(max_length=64, blank=True)
+    # PostgreSQL transaction id of the writer: readers only pass events whose transactions are
+    # all finished, so an event that commits after a later-numbered one is never skipped.
+    txid = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -51,3 +54,73 @@ class Event(models.Model):
     @property
     def sequence(self) -> int:
         return self.pk
+
+
+class WebhookSubscription(models.Model):
+    """An ERP endpoint that receives signed event deliveries (Standard Webhooks)."""
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list, help_text="Event types to deliver; empty means all.")
+    secret = models.CharField(max_length=200, help_text="whsec_<base64> signing secret.")
+    is_active = models.BooleanField(default=True)
+    cursor = models.BigIntegerField(default=0, help_text="Last event sequence fanned out to this subscription.")
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class WebhookDelivery(models.Model):
+    """One event owed to one subscription; retried with backoff until delivered or given up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (gave up)"
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
+    aggregate_key = models.CharField(max_length=140)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["event_id", "id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["subscription", "aggregate_key", "status", "event"], name="delivery_aggregate_idx"),
+        ]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.subscription_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """The delivery log: one row per HTTP attempt."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -5,11 +5,13 @@ from rest_framework.routers import DefaultRouter
 
 from mes.api.auth import ObtainTokenView
 from mes.api.events import EventViewSet
+from mes.api.webhooks import WebhookSubscriptionViewSet
 from mes.health import health
 
 platform_router = DefaultRouter(trailing_slash=True)
 platform_router.include_root_view = False
 platform_router.register("events", EventViewSet, basename="event")
+platform_router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),

@@ -6,6 +6,7 @@ from rest_framework import serializers, viewsets
 from mes.api.pagination import LedgerCursorPagination
 from mes.api.permissions import ALL_ROLES
 from mes.models import Event
+from mes.selectors import committed_events
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -27,9 +28,15 @@ class EventFilter(django_filters.FilterSet):
 
 
 class EventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The outbox as a feed. Events appear only once every transaction that could still commit
+    an earlier sequence has finished, so reading ``after_sequence`` never skips one."""
+
     queryset = Event.objects.all()
     serializer_class = EventSerializer
     filterset_class = EventFilter
     pagination_class = LedgerCursorPagination
     ordering_fields = None
     read_roles = ALL_ROLES
+
+    def get_queryset(self):
+        return committed_events() if self.action == "list" else Event.objects.all()

@@ -1,0 +1,213 @@
+"""Signed webhook deliveries: signatures, retries with backoff, ordering, relay, replay."""
+
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from mes.events import record_event
+from mes.models import Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from mes.webhooks import relay as relay_module
+from mes.webhooks.relay import deliver_due, fan_out, relay, retry_delay
+from mes.webhooks.services import webhook_subscription_create
+from tests.receiver import WebhookReceiver
+
+
+@pytest.fixture
+def receiver():
+    with WebhookReceiver() as running:
+        yield running
+
+
+def emit(event_type="work_order.released", aggregate_id=1, **payload):
+    with transaction.atomic():
+        return record_event(type=event_type, aggregate_type="work_order", aggregate_id=aggregate_id, payload=payload)
+
+
+@pytest.mark.django_db
+def test_delivery_is_signed_per_standard_webhooks(receiver):
+    subscription = webhook_subscription_create(url=receiver.url, event_types=["work_order.released"])
+    event = emit(number="WO-1")
+    relay(max_seconds=5)
+    headers, body = receiver.requests[0]
+    payload = Webhook(subscription.secret).verify(body, headers)
+    assert payload["type"] == "work_order.released"
+    assert payload["data"]["sequence"] == event.id
+    assert payload["data"]["payload"] == {"number": "WO-1"}
+    assert headers["webhook-id"] == f"evt_{event.id}"
+
+
+@pytest.mark.django_db
+def test_only_subscribed_event_types_are_delivered(receiver):
+    webhook_subscription_create(url=receiver.url, event_types=["lot.held"])
+    emit("work_order.released")
+    emit("lot.held")
+    relay(max_seconds=5)
+    assert [json.loads(body)["type"] for _, body in receiver.requests] == ["lot.held"]
+
+
+@pytest.mark.django_db
+def test_receiver_failing_twice_gets_the_event_three_times_then_no_more(receiver, settings):
+    webhook_subscription_create(url=receiver.url, event_types=[])
+    receiver.fail_next = 2
+    emit()
+    fan_out()
+    now = timezone.now()
+    assert deliver_due(now=now) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert deliver_due(now=now) == 0  # backing off
+    assert deliver_due(now=delivery.next_attempt_at + timedelta(seconds=1)) == 1
+    delivery.refresh_from_db()
+    assert deliver_due(now=delivery.next_attempt_at + timedelta(seconds=1)) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and delivery.attempts == 3
+    assert deliver_due(now=timezone.now() + timedelta(days=2)) == 0
+    assert len(receiver.requests) == 3
+    assert [a.status_code for a in WebhookAttempt.objects.order_by("id")] == [500, 500, 204]
+
+
+def test_backoff_grows_exponentially_with_jitter_and_spans_a_day():
+    import random
+
+    rng = random.Random(7)
+    delays = [retry_delay(n, rng=rng).total_seconds() for n in range(1, 30)]
+    assert 22 <= delays[0] <= 38
+    assert delays[3] > delays[0] * 4
+    assert max(delays) <= 2 * 3600 * 1.25
+    assert sum(delays) > 24 * 3600
+
+
+@pytest.mark.django_db
+def test_events_of_one_aggregate_arrive_in_sequence_even_after_a_failure(receiver, settings):
+    webhook_subscription_create(url=receiver.url, event_types=[])
+    receiver.fail_next = 1
+    first = emit("work_order.released", aggregate_id=7)
+    second = emit("operation.started", aggregate_id=7)
+    other = emit("work_order.released", aggregate_id=8)
+    fan_out()
+    deliver_due()  # the first fails; the round stops for this receiver
+    deliver_due()
+    # the first is backing off: the second waits for it, another aggregate goes ahead
+    delivered = lambda: [  # noqa: E731
+        json.loads(b)["data"]["sequence"] for h, b in receiver.requests
+    ]
+    assert second.id not in delivered()
+    assert other.id in delivered()
+    later = timezone.now() + timedelta(hours=1)
+    deliver_due(now=later)
+    deliver_due(now=later)
+    sequence_for_7 = [s for s in delivered() if s in (first.id, second.id)]
+    assert sequence_for_7 == [first.id, first.id, second.id]
+
+
+@pytest.mark.django_db
+def test_subscription_failing_for_a_day_is_disabled_and_can_be_replayed(receiver, settings, operator_client, api_client_for):
+    subscription = webhook_subscription_create(url=receiver.url, event_types=[])
+    receiver.fail_next = 1000
+    emit()
+    fan_out()
+    deliver_due()
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(failing_since=timezone.now() - timedelta(hours=25))
+    deliver_due(now=timezone.now() + timedelta(hours=2))
+    subscription.refresh_from_db()
+    assert not subscription.is_active and subscription.disabled_reason
+
+    receiver.fail_next = 0
+    erp = api_client_for("integration")
+    first_sequence = Event.objects.order_by("id").first().id
+    response = erp.post(f"/api/v1/webhooks/{subscription.pk}/replay/", {"from_sequence": first_sequence}, format="json")
+    assert response.status_code == 200 and response.json()["is_active"]
+    relay(max_seconds=5)
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 1
+    log = erp.get(f"/api/v1/webhooks/{subscription.pk}/deliveries/").json()["results"]
+    assert {row["status"] for row in log} == {"delivered", "failed"}
+
+
+@pytest.mark.django_db
+def test_relay_delivers_events_committed_while_no_worker_ran(receiver):
+    # Given events committed while nothing relayed them (no kick ran, no worker)
+    webhook_subscription_create(url=receiver.url, event_types=[])
+    emit("lot.held")
+    emit("lot.released")
+    assert receiver.requests == []
+    # When the periodic relay job runs later
+    from mes.tasks import relay_outbox
+
+    relay_outbox.apply()
+    # Then every event is delivered, in order
+    assert [json.loads(body)["type"] for _, body in receiver.requests] == ["lot.held", "lot.released"]
+
+
+@pytest.mark.django_db
+def test_webhook_secret_must_be_a_standard_secret(erp_client):
+    response = erp_client.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/x", "secret": "hunter2"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "secret"
+    created = erp_client.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/x", "event_types": ["lot.held"]}, format="json")
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
+    listed = erp_client.get("/api/v1/webhooks/").json()["results"][0]
+    assert "secret" not in listed
+
+
+@pytest.mark.django_db
+def test_operators_cannot_manage_webhooks(operator_client):
+    assert operator_client.get("/api/v1/webhooks/").status_code == 403
+    assert operator_client.post("/api/v1/webhooks/", {"url": "http://127.0.0.1:9/"}, format="json").status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_feed_never_skips_an_event_that_commits_after_a_later_one(operator_client):
+    # Given transaction A takes sequence n and stays open while B takes n+1 and commits
+    a_recorded, b_committed, a_may_commit = threading.Event(), threading.Event(), threading.Event()
+
+    def transaction_a():
+        try:
+            with transaction.atomic():
+                record_event(type="a", aggregate_type="x", aggregate_id=1, payload={})
+                a_recorded.set()
+                a_may_commit.wait(10)
+        finally:
+            connection.close()
+
+    def transaction_b():
+        try:
+            a_recorded.wait(10)
+            with transaction.atomic():
+                record_event(type="b", aggregate_type="x", aggregate_id=2, payload={})
+        finally:
+            connection.close()
+            b_committed.set()
+
+    ta, tb = threading.Thread(target=transaction_a), threading.Thread(target=transaction_b)
+    ta.start(), tb.start()
+    b_committed.wait(10)
+    # When a reader reads the feed while A is still open
+    first_read = operator_client.get("/api/v1/events/").json()["results"]
+    a_may_commit.set()
+    ta.join(), tb.join()
+    # Then it saw nothing past A's sequence, and reading on finds both in order
+    assert first_read == []
+    types = [e["type"] for e in operator_client.get("/api/v1/events/").json()["results"]]
+    assert types == ["a", "b"]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_subscriber_receives_events_in_order_through_the_real_worker(receiver):
+    subscription = webhook_subscription_create(url=receiver.url, event_types=[])
+    sequences = [emit("operation.completed", aggregate_id=3, n=n).id for n in range(5)]
+    from mes.tasks import relay_outbox
+
+    relay_outbox.apply_async()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(receiver.requests) < 5:
+        time.sleep(0.2)
+    received = [Webhook(subscription.secret).verify(body, headers)["data"]["sequence"] for headers, body in receiver.requests]
+    assert received == sequences
