@@ -1,17 +1,62 @@
-"""``PUT …/by-external-id/{external_id}/``: create or update an object the ERP owns.
+"""Upserts by the ERP's key, one at a time or in bulk.
+
+* ``PUT …/by-external-id/{external_id}/`` creates or updates one object: 201 or 200.
+* ``POST …/bulk/`` takes ``{"records": [...]}`` (up to 1,000, each with its ``external_id``),
+  validates them all, and applies all or none: 200 with a result per record, or 400 with the
+  errors per record and nothing changed.
 
 A viewset mixes this in and names a service ``upsert_service(*, external_id, data, user)``
-returning ``(instance, created)``; the answer is 201 when created, 200 when updated.
+returning ``(instance, created)``.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.validators import UniqueValidator
+
+from mes.api.errors import flatten_validation_errors
+from mes.bulk import (
+    MAX_BULK_RECORDS,
+    BulkRejected,
+    RecordError,
+    bulk_upsert_each,
+    bulk_upsert_rows,
+    duplicate_errors,
+)
 
 EXTERNAL_ID_PATTERN = r"[^/]+"
+
+BulkResultSerializer = inline_serializer(
+    "BulkUpsertResult",
+    {
+        "results": serializers.ListField(
+            child=inline_serializer(
+                "BulkUpsertRecordResult",
+                {
+                    "index": serializers.IntegerField(),
+                    "external_id": serializers.CharField(),
+                    "id": serializers.IntegerField(),
+                    "created": serializers.BooleanField(),
+                },
+            )
+        )
+    },
+)
+
+
+class BulkRequestSerializer(serializers.Serializer):
+    records = serializers.ListField(
+        child=serializers.DictField(), allow_empty=False, max_length=MAX_BULK_RECORDS
+    )
+
+
+def _is_flat(serializer) -> bool:
+    return not any(
+        isinstance(f, serializers.BaseSerializer) and not f.read_only for f in serializer.fields.values()
+    )
 
 
 class ExternalIdUpsertMixin:
@@ -22,7 +67,6 @@ class ExternalIdUpsertMixin:
 
     @extend_schema(
         parameters=[OpenApiParameter("external_id", str, OpenApiParameter.PATH, description="The ERP's key.")],
-        responses={200: None, 201: None},
         description="Create or update by the ERP's key: 201 when created, 200 when updated.",
     )
     @action(detail=False, methods=["put"], url_path=rf"by-external-id/(?P<external_id>{EXTERNAL_ID_PATTERN})")
@@ -34,3 +78,68 @@ class ExternalIdUpsertMixin:
         instance, created = type(self).upsert_service(external_id=external_id, data=data, user=request.user)
         output = self.get_serializer(instance)
         return Response(output.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        request=BulkRequestSerializer,
+        responses={200: BulkResultSerializer},
+        description=(
+            f"Upsert up to {MAX_BULK_RECORDS} records keyed by `external_id`, all or none. Each record has "
+            "the fields of the resource. 400 lists the errors per record (`record_errors[]`) and applies nothing."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request):
+        body = BulkRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        records = body.validated_data["records"]
+        model = self.get_queryset().model
+        errors: list[RecordError] = []
+
+        external_ids = []
+        for index, record in enumerate(records):
+            external_id = record.get("external_id")
+            if not isinstance(external_id, str) or not external_id.strip():
+                errors.append(RecordError(index, None, "external_id", "required", "Each record needs its external_id."))
+            external_ids.append(external_id if isinstance(external_id, str) else None)
+        seen: dict[str, int] = {}
+        for index, external_id in enumerate(external_ids):
+            if external_id and external_id in seen:
+                errors.append(RecordError(index, external_id, "external_id", "duplicate_in_batch", "This external_id appears more than once in the batch."))
+            seen.setdefault(external_id, index)
+
+        existing = {obj.external_id: obj for obj in model.objects.filter(external_id__in=[e for e in external_ids if e])}
+        validated, flat, validated_by_index = [], True, {}
+        for index, (external_id, record) in enumerate(zip(external_ids, records)):
+            serializer = self.get_upsert_serializer(instance=existing.get(external_id), data=record)
+            flat = flat and _is_flat(serializer)
+            if flat:
+                for f in serializer.fields.values():
+                    f.validators = [v for v in f.validators if not isinstance(v, UniqueValidator)]
+            if not serializer.is_valid():
+                errors.extend(
+                    RecordError(index, external_id, e["field"], e["code"], e["message"])
+                    for e in flatten_validation_errors(serializer.errors)
+                )
+                continue
+            validated.append({k: v for k, v in serializer.validated_data.items() if k != "external_id"})
+            validated_by_index[index] = validated[-1]
+        if flat:
+            rows = [validated_by_index.get(i, {}) for i in range(len(records))]
+            errors.extend(duplicate_errors(model, rows, external_ids))
+        if errors:
+            raise BulkRejected(errors)
+
+        if flat:
+            results = bulk_upsert_rows(model, external_ids=external_ids, records=validated)
+        else:
+            results = bulk_upsert_each(
+                external_ids=external_ids, records=validated, upsert=type(self).upsert_service, user=request.user
+            )
+        return Response(
+            {
+                "results": [
+                    {"index": r["index"], "external_id": r["external_id"], "id": r["instance"].pk, "created": r["created"]}
+                    for r in results
+                ]
+            }
+        )
