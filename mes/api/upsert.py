@@ -53,6 +53,27 @@ class BulkRequestSerializer(serializers.Serializer):
     )
 
 
+def _prefetch_relations(serializer, records: list[dict]) -> None:
+    """Resolve every slug/pk reference of the batch in one query per field instead of one per record."""
+    for name, f in serializer.fields.items():
+        if f.read_only or not isinstance(f, (serializers.SlugRelatedField, serializers.PrimaryKeyRelatedField)):
+            continue
+        key = f.slug_field if isinstance(f, serializers.SlugRelatedField) else "pk"
+        values = {r.get(f.source if f.source != "*" else name) for r in records} - {None}
+        values = {v for v in values if isinstance(v, (str, int)) and not isinstance(v, bool)}
+        try:
+            found = {str(getattr(o, key)): o for o in f.get_queryset().filter(**{f"{key}__in": values})}
+        except (ValueError, TypeError):
+            continue  # malformed references are reported per record by the field itself
+
+        def lookup(data, field=f, found=found, original=f.to_internal_value):
+            if isinstance(data, (str, int)) and not isinstance(data, bool) and str(data) in found:
+                return found[str(data)]
+            return original(data)
+
+        f.to_internal_value = lookup
+
+
 def _is_flat(serializer) -> bool:
     return not any(
         isinstance(f, serializers.BaseSerializer) and not f.read_only for f in serializer.fields.values()
@@ -108,20 +129,35 @@ class ExternalIdUpsertMixin:
             seen.setdefault(external_id, index)
 
         existing = {obj.external_id: obj for obj in model.objects.filter(external_id__in=[e for e in external_ids if e])}
-        validated, flat, validated_by_index = [], True, {}
+        validated, validated_by_index = [], {}
+        flat = _is_flat(self.get_upsert_serializer())
+        if flat:
+            # One serializer validates every record: flat rows have no per-instance validation once
+            # uniqueness is checked set-wise (below) instead of by a query per record and field.
+            shared = self.get_upsert_serializer()
+            for f in shared.fields.values():
+                f.validators = [v for v in f.validators if not isinstance(v, UniqueValidator)]
+            _prefetch_relations(shared, records)
         for index, (external_id, record) in enumerate(zip(external_ids, records)):
-            serializer = self.get_upsert_serializer(instance=existing.get(external_id), data=record)
-            flat = flat and _is_flat(serializer)
             if flat:
-                for f in serializer.fields.values():
-                    f.validators = [v for v in f.validators if not isinstance(v, UniqueValidator)]
-            if not serializer.is_valid():
-                errors.extend(
-                    RecordError(index, external_id, e["field"], e["code"], e["message"])
-                    for e in flatten_validation_errors(serializer.errors)
-                )
-                continue
-            validated.append({k: v for k, v in serializer.validated_data.items() if k != "external_id"})
+                try:
+                    data = shared.run_validation(record)
+                except serializers.ValidationError as exc:
+                    errors.extend(
+                        RecordError(index, external_id, e["field"], e["code"], e["message"])
+                        for e in flatten_validation_errors(exc.detail)
+                    )
+                    continue
+            else:
+                serializer = self.get_upsert_serializer(instance=existing.get(external_id), data=record)
+                if not serializer.is_valid():
+                    errors.extend(
+                        RecordError(index, external_id, e["field"], e["code"], e["message"])
+                        for e in flatten_validation_errors(serializer.errors)
+                    )
+                    continue
+                data = serializer.validated_data
+            validated.append({k: v for k, v in data.items() if k != "external_id"})
             validated_by_index[index] = validated[-1]
         if flat:
             rows = [validated_by_index.get(i, {}) for i in range(len(records))]
