@@ -1,12 +1,18 @@
-"""Recording business events into the outbox.
+"""Recording business events into the outbox, and in-process reactions to them.
 
 Services call :func:`record_event` inside their own transaction, so an event exists exactly
 when the change it describes committed. Delivery (feed, webhooks) reads the outbox later.
+
+An app that must react to another app's event *in the same transaction* without importing it
+(quality creating an inspection when inventory receives a lot) registers a reaction with
+:func:`react_to` from its ``AppConfig.ready()``. Reactions run right after the event row is
+written; if one raises, the whole change rolls back. Keep them small: they call a service.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from typing import Any, Callable
 
 import json
 
@@ -21,6 +27,16 @@ from mes.models import Event
 
 class OutsideTransaction(RuntimeError):
     pass
+
+
+Reaction = Callable[[Event], None]
+_reactions: dict[str, list[Reaction]] = defaultdict(list)
+
+
+def react_to(event_type: str, reaction: Reaction) -> None:
+    """Run ``reaction(event)`` inside the transaction of every ``event_type`` event."""
+    if reaction not in _reactions[event_type]:
+        _reactions[event_type].append(reaction)
 
 
 def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +68,8 @@ def record_event(
         request_id="" if request_id == "-" else request_id,
         txid=txid,
     )
+    for reaction in _reactions.get(type, ()):
+        reaction(event)
     transaction.on_commit(_kick_relay)
     return event
 

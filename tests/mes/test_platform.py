@@ -102,3 +102,27 @@ def test_ping_round_trips_through_the_real_worker():
     assert not app.conf.task_always_eager
     result = ping.apply_async(kwargs={"value": "through-redis"})
     assert result.get(timeout=60) == "through-redis"
+
+
+@pytest.mark.django_db
+def test_reactions_run_inside_the_events_transaction():
+    from mes.events import _reactions, react_to
+
+    seen = []
+
+    def reaction(event):
+        seen.append(event.type)
+        if event.payload.get("fail"):
+            raise RuntimeError("refused")
+
+    react_to("test.reacted", reaction)
+    try:
+        with transaction.atomic():
+            record_event(type="test.reacted", aggregate_type="x", aggregate_id=1, payload={})
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                record_event(type="test.reacted", aggregate_type="x", aggregate_id=2, payload={"fail": True})
+    finally:
+        _reactions["test.reacted"].remove(reaction)
+    assert seen == ["test.reacted", "test.reacted"]
+    assert list(Event.objects.values_list("aggregate_id", flat=True)) == ["1"]
