@@ -1,0 +1,61 @@
+"""Writes of the orders app, grouped by concept; import them from here."""
+
+from orders.services.product import (
+    bom_create,
+    bom_delete,
+    bom_update,
+    bom_upsert_by_external_id,
+    routing_create,
+    routing_delete,
+    routing_update,
+    routing_upsert_by_external_id,
+)
+from orders.services.release import ReleaseResult, Shortage, work_order_release
+from orders.services.work_centers import (
+    calendar_create,
+    calendar_update,
+    calendar_upsert_by_external_id,
+    work_center_create,
+    work_center_update,
+    work_center_upsert_by_external_id,
+)
+from orders.services.work_orders import (
+    work_order_cancel,
+    work_order_close,
+    work_order_create,
+    work_order_delete,
+    work_order_hold,
+    work_order_resume,
+    work_order_transition,
+    work_order_update,
+    work_order_upsert_by_external_id,
+)
+
+__all__ = [
+    "ReleaseResult",
+    "Shortage",
+    "bom_create",
+    "bom_delete",
+    "bom_update",
+    "bom_upsert_by_external_id",
+    "calendar_create",
+    "calendar_update",
+    "calendar_upsert_by_external_id",
+    "routing_create",
+    "routing_delete",
+    "routing_update",
+    "routing_upsert_by_external_id",
+    "work_center_create",
+    "work_center_update",
+    "work_center_upsert_by_external_id",
+    "work_order_cancel",
+    "work_order_close",
+    "work_order_create",
+    "work_order_delete",
+    "work_order_hold",
+    "work_order_release",
+    "work_order_resume",
+    "work_order_transition",
+    "work_order_update",
+    "work_order_upsert_by_external_id",
+]
