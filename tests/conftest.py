@@ -15,6 +15,13 @@ from tests.factories import UserFactory
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
 
 
+def pytest_configure(config):
+    # Hashing a password the production way takes a third of a second; tests create many users.
+    from django.test.utils import override_settings
+
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
+
+
 def pytest_collection_modifyitems(config, items):
     vendor = settings.DATABASES["default"]["ENGINE"]
     on_postgres = "postgresql" in vendor
