@@ -28,9 +28,9 @@ def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
     skip_worker = pytest.mark.skip(reason="needs a broker and a running celery worker (set CELERY_BROKER_URL)")
     for item in items:
-        if "postgres" in item.keywords and not on_postgres:
+        if item.get_closest_marker("postgres") and not on_postgres:
             item.add_marker(skip_pg)
-        if "integration" in item.keywords and not BROKER:
+        if item.get_closest_marker("integration") and not BROKER:
             item.add_marker(skip_worker)
 
 
@@ -39,7 +39,7 @@ def celery_mode(request):
     """Eager everywhere but in integration tests, which go through the broker to a real worker."""
     from mes.celery import app
 
-    eager = "integration" not in request.keywords
+    eager = request.node.get_closest_marker("integration") is None
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = eager
     yield
