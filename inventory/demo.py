@@ -1,6 +1,9 @@
-"""The demo phone assembly plant: its items and locations."""
+"""The demo phone assembly plant: its items, locations and opening stock of components."""
 
-from inventory.models import Item, Location
+from decimal import Decimal
+
+from inventory import services
+from inventory.models import Item, Location, Lot, SerialNumber, StockMove
 
 LOCATIONS = [
     # code, name, parent, kind, purpose
@@ -37,15 +40,35 @@ ITEMS = [
 ]
 
 
-def load() -> str:
+# Opening stock: item code, location code, quantity, lot code (lot-tracked) or serial prefix (serial-tracked)
+RECEIPTS = [
+    ("PCB-100", "STORES-A1", "500", "PCB-2611-001"),
+    ("PCB-100", "STORES-A1", "300", "PCB-2611-002"),
+    ("SOC-A1", "STORES-A1", "400", "SOC-A1-L2611A"),
+    ("MEM-8G", "STORES-A1", "400", "MEM-L7781"),
+    ("SLD-PASTE", "LINE-SMT", "5.000", "SP-24-118"),
+    ("BAT-4000", "STORES-A2", "300", "BAT-L0911"),
+    ("HSG-100", "STORES-A2", "300", "HSG-L0042"),
+    ("DSP-61", "STORES-A2", "20", "DSP61-"),
+    ("RES-10K", "LINE-SMT", "20000", None),
+    ("CAP-100N", "LINE-SMT", "20000", None),
+    ("SCR-M1", "LINE-ASSY", "5000", None),
+    ("ADH-TAPE", "LINE-ASSY", "1000", None),
+    ("BOX-100", "STORES-A2", "500", None),
+]
+OPENING_REFERENCE = "DEMO-OPENING"
+
+
+def load_master_data() -> tuple[dict[str, Location], dict[str, Item]]:
     locations = {}
     for code, name, parent, kind, purpose in LOCATIONS:
         locations[code], _ = Location.objects.update_or_create(
             code=code,
             defaults={"name": name, "parent": locations.get(parent), "kind": kind, "purpose": purpose},
         )
+    items = {}
     for code, name, kind, tracking, unit, shelf_life in ITEMS:
-        Item.objects.update_or_create(
+        items[code], _ = Item.objects.update_or_create(
             code=code,
             defaults={
                 "name": name,
@@ -56,4 +79,34 @@ def load() -> str:
                 "external_id": f"ERP-{code}",
             },
         )
-    return f"{len(LOCATIONS)} locations, {len(ITEMS)} items"
+    return locations, items
+
+
+def load_opening_stock(locations: dict[str, Location], items: dict[str, Item]) -> int:
+    """Receive the components once: a lot only when it does not exist yet, serials likewise,
+    untracked stock only when its opening receipt is not in the ledger."""
+    received = 0
+    for code, location, quantity, tracking_code in RECEIPTS:
+        item = items[code]
+        kwargs = {"item": item, "location": locations[location], "quantity": Decimal(quantity), "reference": OPENING_REFERENCE}
+        if item.tracking == Item.Tracking.LOT:
+            if Lot.objects.filter(item=item, code=tracking_code).exists():
+                continue
+            kwargs["lot_code"] = tracking_code
+            kwargs["supplier_lot"] = f"SUP-{tracking_code}"
+        elif item.tracking == Item.Tracking.SERIAL:
+            codes = [f"{tracking_code}{n:06d}" for n in range(1, int(quantity) + 1)]
+            if SerialNumber.objects.filter(item=item, code__in=codes).exists():
+                continue
+            kwargs["serial_codes"] = codes
+        elif StockMove.objects.filter(item=item, reference=OPENING_REFERENCE).exists():
+            continue
+        services.receive(**kwargs, user=None)
+        received += 1
+    return received
+
+
+def load() -> str:
+    locations, items = load_master_data()
+    received = load_opening_stock(locations, items)
+    return f"{len(LOCATIONS)} locations, {len(ITEMS)} items, {received} opening receipts"

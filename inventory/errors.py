@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mes.errors import ApplicationError, InvalidInput
+from mes.quantities import quantize
 
 INSUFFICIENT_STOCK = "insufficient_stock"
 LOT_ON_HOLD = "lot_on_hold"
@@ -39,7 +40,7 @@ REASON_REQUIRED = "reason_required"
 
 
 def _text(value: Decimal) -> str:
-    return str(value)
+    return str(quantize(value))
 
 
 class InsufficientStock(ApplicationError):
@@ -51,7 +52,9 @@ class InsufficientStock(ApplicationError):
         if message is None:
             parts = [f"{s['item_code']}: required {s['required']}, available {s['available']}" for s in shortages]
             message = "Not enough stock available. " + "; ".join(parts) + "."
-        super().__init__(message, extra={"shortages": shortages}, field="quantity")
+        # The problem document carries quantities as decimal strings; ``self.shortages`` keeps Decimals.
+        shown = [{k: _text(v) if isinstance(v, Decimal) else v for k, v in row.items()} for row in shortages]
+        super().__init__(message, extra={"shortages": shown}, field="quantity")
         self.shortages = shortages
 
 

@@ -1,10 +1,31 @@
+from django.urls import path
+from rest_framework import renderers
 from rest_framework.routers import DefaultRouter
 
-from inventory.api import views
+from inventory.api import stock_views, trace_views, views
 
 router = DefaultRouter()
 router.include_root_view = False
 router.register("items", views.ItemViewSet, basename="item")
 router.register("locations", views.LocationViewSet, basename="location")
+router.register("lots", stock_views.LotViewSet, basename="lot")
+router.register("serials", stock_views.SerialNumberViewSet, basename="serial")
+router.register("stock/receipts", stock_views.ReceiptViewSet, basename="stock-receipt")
+router.register("stock/transfers", stock_views.TransferViewSet, basename="stock-transfer")
+router.register("stock/adjustments", stock_views.AdjustmentViewSet, basename="stock-adjustment")
+router.register("stock/moves", stock_views.StockMoveViewSet, basename="stock-move")
+router.register("stock/balances", stock_views.StockBalanceViewSet, basename="stock-balance")
+router.register("stock/availability", stock_views.AvailabilityViewSet, basename="stock-availability")
+router.register("reservations", stock_views.ReservationViewSet, basename="reservation")
+router.register("holds", stock_views.HoldViewSet, basename="hold")
+router.register("trace", trace_views.TraceViewSet, basename="trace")
+router.register("recalls", trace_views.RecallViewSet, basename="recall")
 
-urlpatterns = router.urls
+recall_report = trace_views.RecallViewSet.as_view(
+    {"get": "report_csv"}, renderer_classes=[trace_views.CSVRenderer, renderers.JSONRenderer]
+)
+
+urlpatterns = [
+    path("recalls/<int:pk>/report.csv", recall_report, name="recall-report-csv"),
+    *router.urls,
+]

@@ -109,7 +109,11 @@ class RecallJob(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     affected_count = models.PositiveIntegerField(default=0)
     holds_placed = models.PositiveIntegerField(default=0)
-    result = models.JSONField(default=list, blank=True, help_text="Every affected finished serial/lot.")
+    result = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Every affected end product: {"columns": [...], "rows": [[...], ...]}, one row each.',
+    )
     error = models.TextField(blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

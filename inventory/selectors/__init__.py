@@ -20,6 +20,6 @@ __all__ = [
     "shortages_for",
 ]
 
-from inventory.selectors.trace import describe_nodes, forward_leaf_keys, trace_backward, trace_forward  # noqa: E402
+from inventory.selectors.trace import forward_leaf_keys, trace_backward, trace_forward  # noqa: E402
 
-__all__ += ["describe_nodes", "forward_leaf_keys", "trace_backward", "trace_forward"]
+__all__ += ["forward_leaf_keys", "trace_backward", "trace_forward"]

@@ -3,6 +3,7 @@
 from inventory.services.genealogy import link_consumed, link_genealogy
 from inventory.services.holds import place_hold, place_holds, release_hold
 from inventory.services.ledger import adjust, issue, produce, receive, reverse_move, scrap, transfer
+from inventory.services.lots import lot_update
 from inventory.services.master import (
     item_create,
     item_update,
@@ -12,6 +13,7 @@ from inventory.services.master import (
     location_upsert_by_external_id,
     upsert_by_external_id,
 )
+from inventory.services.recall import recall_run, recall_start
 from inventory.services.reservations import release_reservation, release_reservations_for, reserve, reserve_many
 
 __all__ = [
@@ -23,11 +25,14 @@ __all__ = [
     "link_consumed",
     "link_genealogy",
     "location_create",
+    "lot_update",
     "location_update",
     "location_upsert_by_external_id",
     "place_hold",
     "place_holds",
     "produce",
+    "recall_run",
+    "recall_start",
     "receive",
     "release_hold",
     "release_reservation",

@@ -9,8 +9,11 @@ from tests.factories import ItemFactory, LocationFactory
 
 
 @pytest.fixture
-def clerk(make_user):
-    return make_user("planner", username="clerk")
+def clerk(db):
+    """The user the services are called as (no password: nothing logs in as the clerk)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create(username="clerk")
 
 
 @pytest.fixture

@@ -1,0 +1,225 @@
+"""Recalls: trace a suspect lot or serial forward to every affected end product, optionally hold.
+
+``recall_start`` records the job and queues the Celery task after the commit; ``recall_run``
+(what the task calls) does the work and may run more than once: a finished job is left alone,
+an interrupted one starts over, and holds already placed by this recall are not placed again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory import errors
+from inventory.models import Hold, Lot, RecallJob, SerialNumber, StockBalance
+from inventory.models.genealogy import node_key
+from inventory.selectors.trace import FORWARD_WALK, MAX_DEPTH, RECALL_WORK_MEM, TABLES, recursive_query_cursor
+from inventory.services import _common as c
+from inventory.services.holds import place_holds
+from mes.errors import InvalidTransition
+from mes.events import record_event
+
+logger = logging.getLogger(__name__)
+
+HOLD_CHUNK = 500
+
+REPORT_COLUMNS = ["type", "id", "code", "item_id", "item_code", "status", "location_id", "location_code", "lot_code"]
+
+# One row per leaf, already in REPORT_COLUMNS order.
+_LEAVES_REPORT_SQL = (
+    FORWARD_WALK
+    + """
+SELECT CASE WHEN lv.node_key < 0 THEN 'serial' ELSE 'lot' END, ABS(lv.node_key),
+       COALESCE(s.code, lt.code), i.id, i.code, COALESCE(s.status, lt.status),
+       s.current_location_id, loc.code, COALESCE(sl.code, lt.code)
+FROM leaves lv
+LEFT JOIN {serials} s ON lv.node_key < 0 AND s.id = -lv.node_key
+LEFT JOIN {lots} lt ON lv.node_key > 0 AND lt.id = lv.node_key
+LEFT JOIN {lots} sl ON sl.id = s.lot_id
+LEFT JOIN {locations} loc ON loc.id = s.current_location_id
+LEFT JOIN {items} i ON i.id = COALESCE(s.item_id, lt.item_id)
+ORDER BY lv.node_key
+"""
+)
+
+_IN_STOCK_SQL = (
+    FORWARD_WALK
+    + """
+SELECT DISTINCT d.node_key FROM down d
+WHERE (d.node_key < 0 AND EXISTS (
+          SELECT 1 FROM {serials} s WHERE s.id = -d.node_key AND s.current_location_id IS NOT NULL))
+   OR (d.node_key > 0 AND EXISTS (
+          SELECT 1 FROM {balances} b WHERE b.lot_id = d.node_key AND b.quantity > 0))
+"""
+)
+
+
+def _start_key(job: RecallJob) -> int:
+    return node_key(serial_id=job.serial_id) if job.serial_id else node_key(lot_id=job.lot_id)
+
+
+def affected_end_products(*, start_key: int, max_depth: int = MAX_DEPTH) -> list[list]:
+    """The leaves of the forward tree (end products, or the start itself when it went nowhere) as
+    rows of ``REPORT_COLUMNS``: one recursive query, plus one for where lots are in stock (a lot
+    in several places lists them joined by ``;``)."""
+    with recursive_query_cursor(work_mem=RECALL_WORK_MEM) as cursor:
+        cursor.execute(_LEAVES_REPORT_SQL.format(**TABLES), [start_key, max_depth])
+        rows = [list(row) for row in cursor.fetchall()]
+    lots = {row[1]: row for row in rows if row[0] == "lot"}
+    if lots:
+        places = (
+            StockBalance.objects.filter(lot_id__in=list(lots), quantity__gt=0)
+            .order_by("location__code")
+            .values_list("lot_id", "location_id", "location__code")
+        )
+        for lot_id, location_id, location_code in places:
+            row = lots[lot_id]
+            if row[6] is None:
+                row[6], row[7] = location_id, location_code
+            else:
+                row[7] += f";{location_code}"
+    return rows
+
+
+def report_as_dicts(result: dict) -> list[dict]:
+    columns = result.get("columns", REPORT_COLUMNS)
+    return [dict(zip(columns, row, strict=True)) for row in result.get("rows", [])]
+
+
+def affected_in_stock(*, start_key: int, max_depth: int = MAX_DEPTH) -> list[int]:
+    """Every node of the forward tree (the start included) that still has stock."""
+    with recursive_query_cursor(work_mem=RECALL_WORK_MEM) as cursor:
+        cursor.execute(_IN_STOCK_SQL.format(**TABLES), [start_key, max_depth])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@transaction.atomic
+def recall_start(*, lot: Lot | None = None, serial: SerialNumber | None = None, reason: str, place_holds: bool = False, user) -> RecallJob:
+    """Record a recall job and queue its work for after the commit."""
+    from inventory.tasks import run_recall
+
+    if (lot is None) == (serial is None):
+        raise errors.invalid("Recall either a lot or a serial number.", field="lot", code="lot_or_serial")
+    reason = c.check_reason(reason, what="a recall")
+    job = RecallJob.objects.create(
+        lot=lot,
+        serial=serial,
+        reason=reason,
+        place_holds=place_holds,
+        started_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    target = lot or serial
+    record_event(
+        type="recall.started",
+        aggregate_type="recall",
+        aggregate_id=job.pk,
+        payload={
+            "recall": job.pk,
+            "lot": job.lot_id,
+            "serial": job.serial_id,
+            "code": target.code,
+            "item": target.item_id,
+            "reason": reason,
+            "place_holds": place_holds,
+        },
+        actor=user,
+    )
+    transaction.on_commit(lambda: run_recall.delay(job_id=job.pk))
+    return job
+
+
+def _set(job: RecallJob, **fields) -> None:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    RecallJob.objects.filter(pk=job.pk).update(**fields)
+
+
+def _transition(job_id: int, target: str) -> RecallJob | None:
+    """Move the job to ``target`` under a row lock; None when it already finished."""
+    with transaction.atomic():
+        job = RecallJob.objects.select_for_update().get(pk=job_id)
+        if job.status in (RecallJob.Status.DONE, RecallJob.Status.FAILED):
+            return None
+        if target not in RecallJob.TRANSITIONS[job.status]:
+            raise InvalidTransition(entity="Recall", current=job.status, target=target)
+        job.status = target
+        job.started_at = timezone.now()
+        job.progress = 0
+        job.error = ""
+        job.save(update_fields=["status", "started_at", "progress", "error"])
+        return job
+
+
+def recall_run(*, job_id: int) -> RecallJob:
+    """Do a recall job: trace, hold what is in stock (when asked), store the report."""
+    job = _transition(job_id, RecallJob.Status.RUNNING)
+    if job is None:
+        return RecallJob.objects.get(pk=job_id)
+    try:
+        start = _start_key(job)
+        if job.place_holds:
+            keys = affected_in_stock(start_key=start)
+            _set(job, progress=20)
+            _hold_all(job, keys)
+        _set(job, progress=60)
+        report = affected_end_products(start_key=start)
+        with transaction.atomic():
+            job = RecallJob.objects.select_for_update().get(pk=job.pk)
+            job.result = {"columns": REPORT_COLUMNS, "rows": report}
+            job.affected_count = len(report)
+            job.holds_placed = Hold.objects.filter(source_type="recall", source_id=job.pk).count()
+            job.status = RecallJob.Status.DONE
+            job.progress = 100
+            job.finished_at = timezone.now()
+            job.save(update_fields=["result", "affected_count", "holds_placed", "status", "progress", "finished_at"])
+            record_event(
+                type="recall.completed",
+                aggregate_type="recall",
+                aggregate_id=job.pk,
+                payload={
+                    "recall": job.pk,
+                    "lot": job.lot_id,
+                    "serial": job.serial_id,
+                    "affected_count": job.affected_count,
+                    "holds_placed": job.holds_placed,
+                },
+                actor=job.started_by,
+            )
+        return job
+    except Exception as exc:
+        logger.exception("recall failed", extra={"recall": job_id})
+        with transaction.atomic():
+            job = RecallJob.objects.select_for_update().get(pk=job_id)
+            job.status = RecallJob.Status.FAILED
+            job.error = f"{type(exc).__name__}: {exc}"[:2000]
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "error", "finished_at"])
+        return job
+
+
+def _hold_all(job: RecallJob, keys: list[int]) -> int:
+    reason = f"Recall #{job.pk}: {job.reason}"
+    placed = 0
+    for start in range(0, len(keys), HOLD_CHUNK):
+        chunk = keys[start : start + HOLD_CHUNK]
+        lots = list(Lot.objects.filter(pk__in=[k for k in chunk if k > 0]))
+        serials = list(SerialNumber.objects.filter(pk__in=[-k for k in chunk if k < 0]))
+        placed += len(
+            place_holds(lots=lots, serials=serials, reason=reason, user=job.started_by, source_type="recall", source_id=job.pk)
+        )
+        _set(job, progress=20 + int(40 * (start + len(chunk)) / max(len(keys), 1)))
+    return placed
+
+
+def recall_report_csv(job: RecallJob) -> str:
+    result = job.result or {}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(result.get("columns", REPORT_COLUMNS))
+    writer.writerows(result.get("rows", []))
+    return out.getvalue()
+

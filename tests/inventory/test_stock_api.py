@@ -1,0 +1,192 @@
+"""The stock API: receipts, transfers, adjustments, the ledger, balances, holds; refusals as problem+json."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from inventory import services
+from inventory.models import Hold, Lot, SerialNumber, StockBalance, StockMove
+from inventory.selectors import ledger_discrepancies
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+def problem(response, status, code, field=None):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["code"] == code
+    if field is not None:
+        assert field in {e["field"] for e in body.get("errors", [])}, body
+    return body
+
+
+def test_receipt_creates_lot_and_returns_the_moves(operator_client, chips, stores):
+    response = operator_client.post(
+        "/api/v1/stock/receipts/",
+        {"item": chips.pk, "location": stores.pk, "quantity": "250", "lot_code": "C-77", "reference": "DN-5"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    (move,) = response.json()["moves"]
+    lot = Lot.objects.get(code="C-77")
+    assert move["kind"] == "receipt" and move["quantity"] == "250.000" and move["lot"] == lot.pk and move["to_location"] == stores.pk
+    assert StockBalance.objects.get(lot=lot).quantity == 250
+
+
+def test_receipt_of_serials_then_duplicate_is_409(operator_client, boards, stores):
+    body = {"item": boards.pk, "location": stores.pk, "quantity": "2", "serial_codes": ["B-1", "B-2"]}
+    assert operator_client.post("/api/v1/stock/receipts/", body, format="json").status_code == 201
+    again = operator_client.post("/api/v1/stock/receipts/", {**body, "quantity": "1", "serial_codes": ["B-2"]}, format="json")
+    problem(again, 409, "serial_already_exists", "serial_codes")
+    assert SerialNumber.objects.count() == 2
+
+
+def test_malformed_quantities_are_400_naming_the_field(operator_client, boards, screws, stores):
+    not_whole = operator_client.post(
+        "/api/v1/stock/receipts/", {"item": screws.pk, "location": stores.pk, "quantity": "1.5"}, format="json"
+    )
+    problem(not_whole, 400, "quantity_not_whole", "quantity")
+    mismatch = operator_client.post(
+        "/api/v1/stock/receipts/",
+        {"item": boards.pk, "location": stores.pk, "quantity": "2", "serial_codes": ["X"]},
+        format="json",
+    )
+    problem(mismatch, 400, "serial_count_mismatch", "serial_codes")
+    unknown = operator_client.post("/api/v1/stock/receipts/", {"item": 999999, "location": stores.pk, "quantity": "1"}, format="json")
+    problem(unknown, 400, "validation_error", "item")
+    assert not StockMove.objects.exists()
+
+
+def test_transfer_more_than_on_hand_is_409_with_shortages(operator_client, chips, stores, line, clerk):
+    services.receive(item=chips, location=stores, quantity=5, lot_code="L", user=clerk)
+    response = operator_client.post(
+        "/api/v1/stock/transfers/",
+        {"item": chips.pk, "from_location": stores.pk, "to_location": line.pk, "quantity": "6", "lot_code": "L"},
+        format="json",
+    )
+    body = problem(response, 409, "insufficient_stock", "quantity")
+    assert body["shortages"][0]["required"] == "6.000" and body["shortages"][0]["available"] == "5.000"
+    ok = operator_client.post(
+        "/api/v1/stock/transfers/",
+        {"item": chips.pk, "from_location": stores.pk, "to_location": line.pk, "quantity": "5", "lot_code": "L"},
+        format="json",
+    )
+    assert ok.status_code == 201
+    assert StockBalance.objects.get(location=line).quantity == 5
+
+
+def test_adjustment_needs_a_reason_and_a_planner(operator_client, planner_client, screws, stores):
+    body = {"item": screws.pk, "location": stores.pk, "quantity": "-3"}
+    assert operator_client.post("/api/v1/stock/adjustments/", {**body, "reason": "count"}, format="json").status_code == 403
+    problem(planner_client.post("/api/v1/stock/adjustments/", body, format="json"), 400, "validation_error", "reason")
+    problem(
+        planner_client.post("/api/v1/stock/adjustments/", {**body, "reason": "Cycle count"}, format="json"),
+        409,
+        "insufficient_stock",
+    )
+    found = planner_client.post("/api/v1/stock/adjustments/", {**body, "quantity": "7", "reason": "Cycle count"}, format="json")
+    assert found.status_code == 201
+    assert StockBalance.objects.get(item=screws).quantity == 7
+    assert StockMove.objects.get().reason == "Cycle count"
+
+
+def test_ledger_is_cursor_paginated_and_filtered(planner_client, screws, chips, stores, line, clerk, django_assert_max_num_queries):
+    for n in range(5):
+        services.receive(item=screws, location=stores, quantity=n + 1, user=clerk)
+    services.receive(item=chips, location=stores, quantity=1, lot_code="L", user=clerk)
+    services.transfer(item=screws, from_location=stores, to_location=line, quantity=2, user=clerk)
+    with django_assert_max_num_queries(6):
+        page = planner_client.get(f"/api/v1/stock/moves/?item={screws.pk}&page_size=3").json()
+    assert [m["quantity"] for m in page["results"]] == ["1.000", "2.000", "3.000"] and page["next"]
+    rest = planner_client.get(page["next"]).json()
+    assert [m["kind"] for m in rest["results"]] == ["receipt", "receipt", "transfer"]
+    at_line = planner_client.get(f"/api/v1/stock/moves/?location={line.pk}").json()["results"]
+    assert [m["kind"] for m in at_line] == ["transfer"]
+    assert len(planner_client.get("/api/v1/stock/moves/?kind=transfer").json()["results"]) == 1
+
+
+def test_balances_show_reserved_held_and_available(planner_client, chips, screws, stores, clerk, django_assert_max_num_queries):
+    services.receive(item=screws, location=stores, quantity=10, user=clerk)
+    services.reserve(item=screws, location=stores, quantity=4, demand_type="work_order", demand_id=1, user=clerk)
+    services.receive(item=chips, location=stores, quantity=6, lot_code="BAD", user=clerk)
+    services.place_hold(lot=Lot.objects.get(code="BAD"), reason="Suspect", user=clerk)
+    with django_assert_max_num_queries(5):
+        rows = planner_client.get("/api/v1/stock/balances/").json()["results"]
+    by_item = {r["item_code"]: r for r in rows}
+    assert (by_item["SCREW"]["quantity"], by_item["SCREW"]["reserved"], by_item["SCREW"]["available"]) == ("10.000", "4.000", "6.000")
+    assert (by_item["CHIP"]["held"], by_item["CHIP"]["available"]) == ("6.000", "0.000")
+
+
+def test_hold_through_the_api_blocks_issue_then_release(quality_client, operator_client, chips, stores, clerk):
+    services.receive(item=chips, location=stores, quantity=6, lot_code="L9", user=clerk)
+    lot = Lot.objects.get(code="L9")
+    assert operator_client.post("/api/v1/holds/", {"lot": lot.pk, "reason": "x"}, format="json").status_code == 403
+    response = quality_client.post("/api/v1/holds/", {"lot": lot.pk, "reason": "Solderability failure"}, format="json")
+    assert response.status_code == 201, response.content
+    hold_id = response.json()["id"]
+    assert Lot.objects.get(pk=lot.pk).status == "on_hold"
+    with pytest.raises(Exception) as refused:
+        services.issue(item=chips, location=stores, quantity=1, lot=lot, user=clerk)
+    assert "Solderability failure" in str(refused.value)
+    released = quality_client.post(f"/api/v1/holds/{hold_id}/release/", {"reason": "Retest passed"}, format="json")
+    assert released.status_code == 200 and released.json()["status"] == "released"
+    problem(quality_client.post(f"/api/v1/holds/{hold_id}/release/", {"reason": "again"}, format="json"), 409, "invalid_transition")
+    assert Hold.objects.get().release_reason == "Retest passed"
+
+
+def test_hold_on_a_serial_out_of_stock_is_409(quality_client, boards, stores, clerk):
+    services.receive(item=boards, location=stores, quantity=1, serial_codes=["S1"], user=clerk)
+    services.issue(item=boards, location=stores, quantity=1, serials=["S1"], user=clerk)
+    serial = SerialNumber.objects.get(code="S1")
+    problem(quality_client.post("/api/v1/holds/", {"serial": serial.pk, "reason": "x"}, format="json"), 409, "serial_not_available")
+    problem(quality_client.post("/api/v1/holds/", {"reason": "x"}, format="json"), 400, "validation_error", "lot")
+
+
+def test_lots_and_serials_lists_with_filters(planner_client, chips, boards, stores, clerk, django_assert_max_num_queries):
+    services.receive(item=chips, location=stores, quantity=3, lot_code="A", user=clerk)
+    services.receive(
+        item=chips, location=stores, quantity=4, lot_code="B", expires_on=timezone.localdate() + timedelta(days=3), user=clerk
+    )
+    services.receive(item=boards, location=stores, quantity=3, serial_codes=["S1", "S2", "S3"], user=clerk)
+    with django_assert_max_num_queries(5):
+        lots = planner_client.get(f"/api/v1/lots/?item={chips.pk}").json()["results"]
+    assert [(lot["code"], lot["on_hand"]) for lot in lots] == [("A", "3.000"), ("B", "4.000")]
+    soon = (timezone.localdate() + timedelta(days=5)).isoformat()
+    assert [lot["code"] for lot in planner_client.get(f"/api/v1/lots/?expires_before={soon}").json()["results"]] == ["B"]
+    with django_assert_max_num_queries(5):
+        serials = planner_client.get(f"/api/v1/serials/?item={boards.pk}&location={stores.pk}").json()["results"]
+    assert [(x["code"], x["location_code"], x["status"]) for x in serials] == [
+        ("S1", "STORES", "available"),
+        ("S2", "STORES", "available"),
+        ("S3", "STORES", "available"),
+    ]
+
+
+def test_reverse_a_move_through_the_api(planner_client, operator_client, screws, stores, clerk):
+    (move,) = services.receive(item=screws, location=stores, quantity=5, user=clerk)
+    assert operator_client.post(f"/api/v1/stock/moves/{move.pk}/reverse/", {"reason": "typo"}, format="json").status_code == 403
+    response = planner_client.post(f"/api/v1/stock/moves/{move.pk}/reverse/", {"reason": "Wrong delivery note"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["moves"][0]["reverses"] == move.pk
+    assert StockBalance.objects.get(item=screws).quantity == 0
+    problem(planner_client.post(f"/api/v1/stock/moves/{move.pk}/reverse/", {"reason": "again"}, format="json"), 409, "already_reversed")
+    assert ledger_discrepancies() == []
+
+
+def test_availability_counts_whole_item_reservations(planner_client, screws, stores, clerk):
+    services.receive(item=screws, location=stores, quantity=10, user=clerk)
+    services.reserve(item=screws, quantity=7, demand_type="work_order", demand_id=3, user=clerk)
+    (row,) = planner_client.get(f"/api/v1/stock/availability/?item={screws.pk}").json()
+    assert (row["on_hand"], row["reserved"], row["available"]) == ("10.000", "7.000", "3.000")
+
+
+def test_reads_are_open_to_every_role_but_not_anonymous(api_client_for, anonymous_client):
+    for role in ("operator", "planner", "quality", "integration"):
+        client = api_client_for(role)
+        for path in ("/api/v1/lots/", "/api/v1/serials/", "/api/v1/stock/moves/", "/api/v1/stock/balances/", "/api/v1/holds/", "/api/v1/recalls/", "/api/v1/reservations/"):
+            assert client.get(path).status_code == 200, (role, path)
+    assert anonymous_client.get("/api/v1/stock/moves/").status_code == 401
