@@ -85,6 +85,10 @@ class WorkOrderAdmin(admin.ModelAdmin):
     inlines = [OperationInline, MaterialInline, EventInline]
     actions = ["release_selected", "release_selected_allowing_shortage", "hold_selected", "resume_selected", "cancel_selected"]
 
+    def get_inline_instances(self, request, obj=None):
+        # Operations, materials and history exist from release on; a new draft has none.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
     def get_readonly_fields(self, request, obj=None):
         base = ["status", "held_from", "released_at", "released_by", "created_at", "updated_at"]
         if obj is not None and obj.status != WorkOrderStatus.DRAFT:

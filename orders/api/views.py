@@ -12,7 +12,10 @@ from rest_framework.response import Response
 
 from inventory.api.views import MasterDataViewSet
 from inventory.models import Item
+from mes.api.errors import flatten_validation_errors
 from mes.api.permissions import ALL_ROLES, INTEGRATION, PLANNER
+from mes.api.upsert import BulkRequestSerializer, BulkResultSerializer
+from mes.bulk import MAX_BULK_RECORDS, BulkRejected, RecordError, bulk_upsert_each
 from mes.errors import InvalidInput
 from orders import selectors, services
 from orders.api import filters
@@ -180,11 +183,61 @@ class ItemWhereUsedView(GenericAPIView):
         return self.get_paginated_response(WhereUsedSerializer(page, many=True).data)
 
 
+class PerRecordBulkMixin:
+    """``POST …/bulk/`` through the per-record upsert service even though the record is flat: each
+    record is a work order whose number, draft-only rule and history the service owns."""
+
+    @extend_schema(
+        request=BulkRequestSerializer,
+        responses={200: BulkResultSerializer, 400: PROBLEM},
+        description=f"Upsert up to {MAX_BULK_RECORDS} records keyed by `external_id`, all or none, each through the "
+        "same service as `PUT by-external-id`. 400 lists the errors per record (`record_errors[]`) and applies nothing.",
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request):
+        body = BulkRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        records = body.validated_data["records"]
+        model = self.get_queryset().model
+        external_ids = [r.get("external_id") if isinstance(r.get("external_id"), str) else None for r in records]
+        errors: list[RecordError] = []
+        seen: set[str] = set()
+        for index, external_id in enumerate(external_ids):
+            if not external_id or not external_id.strip():
+                errors.append(RecordError(index, None, "external_id", "required", "Each record needs its external_id."))
+            elif external_id in seen:
+                errors.append(RecordError(index, external_id, "external_id", "duplicate_in_batch", "This external_id appears more than once in the batch."))
+            seen.add(external_id)
+        existing = model.objects.in_bulk([e for e in external_ids if e], field_name="external_id")
+        validated = []
+        for index, (external_id, record) in enumerate(zip(external_ids, records, strict=True)):
+            serializer = self.get_upsert_serializer(instance=existing.get(external_id), data=record)
+            if not serializer.is_valid():
+                errors.extend(
+                    RecordError(index, external_id, e["field"], e["code"], e["message"])
+                    for e in flatten_validation_errors(serializer.errors)
+                )
+                continue
+            validated.append({k: v for k, v in serializer.validated_data.items() if k != "external_id"})
+        if errors:
+            raise BulkRejected(errors)
+        upsert = getattr(type(self), "bulk_upsert_service", None) or type(self).upsert_service
+        results = bulk_upsert_each(external_ids=external_ids, records=validated, upsert=upsert, user=request.user)
+        return Response(
+            {
+                "results": [
+                    {"index": r["index"], "external_id": r["external_id"], "id": r["instance"].pk, "created": r["created"]}
+                    for r in results
+                ]
+            }
+        )
+
+
 def _transition_schema(description: str, request=TransitionInputSerializer):
     return extend_schema(request=request, responses={200: WorkOrderDetailSerializer, 409: PROBLEM}, description=description)
 
 
-class WorkOrderViewSet(RefetchingMasterDataViewSet):
+class WorkOrderViewSet(PerRecordBulkMixin, RefetchingMasterDataViewSet):
     """Work orders. Created and changed only while `draft` (else 409 `work_order_not_draft`);
     `status` moves only through the transition endpoints. Planners and the ERP (integration)
     write drafts, release and cancel; hold, resume and close are the planner's."""
@@ -195,6 +248,7 @@ class WorkOrderViewSet(RefetchingMasterDataViewSet):
     update_service = staticmethod(lambda wo, **kw: services.work_order_update(work_order=wo, **kw))
     delete_service = staticmethod(lambda wo, **kw: services.work_order_delete(work_order=wo, **kw))
     upsert_service = _refetched(services.work_order_upsert_by_external_id, selectors.work_order_detail)
+    bulk_upsert_service = staticmethod(services.work_order_upsert_by_external_id)
     action_roles = {
         "release": PLANNERS_AND_ERP,
         "cancel": PLANNERS_AND_ERP,

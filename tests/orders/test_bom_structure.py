@@ -261,3 +261,18 @@ def test_service_reports_unit_mismatch_on_the_line():
     with pytest.raises(InvalidInput) as refused:
         services.bom_create(data={"item": parent, "revision": "1", "lines": [line(paste, "1", unit="pcs")]})
     assert refused.value.field == "lines.0.unit"
+
+
+def test_bulk_upsert_of_boms_applies_all_or_none(erp_client):
+    parent_a, parent_b, part = ItemFactory(code="PA"), ItemFactory(code="PB"), ItemFactory(code="PART")
+    records = [
+        {"external_id": "B-A", "item": parent_a.pk, "revision": "1", "status": "active", "lines": [{"component": part.pk, "quantity": "2"}]},
+        {"external_id": "B-B", "item": parent_b.pk, "revision": "1", "status": "active", "lines": [{"component": parent_b.pk, "quantity": "1"}]},
+    ]
+    response = erp_client.post("/api/v1/boms/bulk/", {"records": records}, format="json")
+    assert response.status_code == 400
+    assert response.json()["record_errors"][0]["code"] == "bom_cycle"
+    assert not BillOfMaterials.objects.exists()
+    records[1]["lines"] = [{"component": part.pk, "quantity": "1"}]
+    assert erp_client.post("/api/v1/boms/bulk/", {"records": records}, format="json").status_code == 200
+    assert BillOfMaterials.objects.count() == 2 and BOMLine.objects.count() == 2

@@ -216,3 +216,45 @@ def test_unknown_item_on_create_names_the_field(planner_client):
 def test_an_item_without_work_orders_can_still_be_found(planner_client):
     ItemFactory()
     assert planner_client.get("/api/v1/work-orders/").json()["count"] == 0
+
+
+def test_bulk_upsert_of_work_orders_goes_through_the_service(phone, erp_client):
+    records = [{"external_id": f"SAP-{n}", "item": phone.items.phone.pk, "quantity": "5"} for n in range(3)]
+    records[2]["number"] = "GIVEN-2"
+    response = erp_client.post("/api/v1/work-orders/bulk/", {"records": records}, format="json")
+    assert response.status_code == 200, response.content
+    numbers = dict(WorkOrder.objects.values_list("external_id", "number"))
+    assert numbers["SAP-2"] == "GIVEN-2"
+    assert numbers["SAP-0"].startswith("WO-") and numbers["SAP-1"].startswith("WO-")
+    assert all(order.events.filter(to_status="draft").exists() for order in WorkOrder.objects.all())
+    again = erp_client.post("/api/v1/work-orders/bulk/", {"records": records}, format="json")
+    assert [r["created"] for r in again.json()["results"]] == [False, False, False]
+    assert WorkOrder.objects.count() == 3
+
+
+def test_bulk_upsert_of_work_orders_is_all_or_none(phone, erp_client):
+    records = [
+        {"external_id": "SAP-A", "item": phone.items.phone.pk, "quantity": "5"},
+        {"external_id": "SAP-B", "item": phone.items.phone.pk, "quantity": "2.5"},
+    ]
+    response = erp_client.post("/api/v1/work-orders/bulk/", {"records": records}, format="json")
+    assert response.status_code == 400
+    assert response.json()["record_errors"][0]["index"] == 1
+    assert response.json()["record_errors"][0]["code"] == "fractional_quantity"
+    assert not WorkOrder.objects.exists()
+
+
+def test_schema_documents_the_orders_endpoints(anonymous_client):
+    schema = anonymous_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    for path in (
+        "/api/v1/calendars/",
+        "/api/v1/boms/{id}/explosion/",
+        "/api/v1/items/{id}/where-used/",
+        "/api/v1/routings/by-external-id/{external_id}/",
+        "/api/v1/work-orders/{id}/release/",
+        "/api/v1/work-orders/{id}/cancel/",
+        "/api/v1/operations/",
+    ):
+        assert path in schema["paths"], path
+    release = schema["paths"]["/api/v1/work-orders/{id}/release/"]["post"]
+    assert "409" in release["responses"]
