@@ -199,3 +199,12 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Orders: name the shared status choice sets once in the OpenAPI schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "WorkOrderStatusEnum": "orders.models.WorkOrderStatus",
+        "OperationStatusEnum": "orders.models.OperationStatus",
+        "RevisionStatusEnum": "orders.models.RevisionStatus",
+    }
+)
