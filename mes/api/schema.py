@@ -45,6 +45,10 @@ def add_platform_headers(result, generator, request, public):
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     for path, operations in result.get("paths", {}).items():
+        upsert = operations.get("put") if "/by-external-id/" in path else None
+        if upsert and "200" in upsert.get("responses", {}):
+            upsert["responses"]["200"]["description"] = "Updated."
+            upsert["responses"].setdefault("201", {**upsert["responses"]["200"], "description": "Created."})
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue

@@ -88,7 +88,8 @@ class ExternalIdUpsertMixin:
 
     @extend_schema(
         parameters=[OpenApiParameter("external_id", str, OpenApiParameter.PATH, description="The ERP's key.")],
-        description="Create or update by the ERP's key: 201 when created, 200 when updated.",
+        description="Create or update by the ERP's key: 201 when created, 200 when updated. Nested parts "
+        "(BOM lines, routing operations) are replaced as a whole.",
     )
     @action(detail=False, methods=["put"], url_path=rf"by-external-id/(?P<external_id>{EXTERNAL_ID_PATTERN})")
     def by_external_id(self, request, external_id: str):

@@ -37,6 +37,7 @@ FAN_OUT_BATCH = 2000
 DELIVERY_BATCH = 200
 
 _session = requests.Session()
+_session.trust_env = False  # no proxy lookup from the environment on every delivery
 
 
 def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
@@ -169,7 +170,9 @@ def deliver_due(*, now: datetime | None = None, limit: int = DELIVERY_BATCH) -> 
                     delivery.status = WebhookDelivery.Status.FAILED
                 else:
                     delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-            delivery.save(update_fields=["attempts", "status", "delivered_at", "next_attempt_at"])
+        WebhookDelivery.objects.bulk_update(
+            [a.delivery for a in attempts], ["attempts", "status", "delivered_at", "next_attempt_at"], batch_size=100
+        )
         WebhookAttempt.objects.bulk_create(attempts)
         _update_subscription_health(now, succeeded_subscriptions, failed_subscriptions - succeeded_subscriptions)
     return len(attempts)
