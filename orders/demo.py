@@ -146,7 +146,10 @@ def load() -> str:
         if release and order.status == WorkOrderStatus.DRAFT:
             services.work_order_release(work_order=order, allow_shortage=True)
             released += 1
+    from orders import execution_demo
+
+    shop_floor = execution_demo.load()
     return (
         f"1 calendar, {len(WORK_CENTERS)} work centers, {len(BOMS)} BOMs, {len(ROUTINGS)} routings, "
-        f"{len(ORDERS)} work orders ({released} released now)"
+        f"{len(ORDERS)} work orders ({released} released now), {shop_floor}"
     )

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from orders.api import views
+from orders.api import execution_views, views
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -11,6 +11,12 @@ router.register("boms", views.BOMViewSet, basename="bom")
 router.register("routings", views.RoutingViewSet, basename="routing")
 router.register("work-orders", views.WorkOrderViewSet, basename="work-order")
 router.register("operations", views.OperationViewSet, basename="operation")
+router.register("operations", execution_views.OperationExecutionViewSet, basename="operation-execution")
+router.register("work-centers", execution_views.DispatchListViewSet, basename="work-center-dispatch")
+router.register("production-reports", execution_views.ProductionReportViewSet, basename="production-report")
+router.register("downtime", execution_views.DowntimeViewSet, basename="downtime")
+router.register("scrap-reasons", execution_views.ScrapReasonViewSet, basename="scrap-reason")
+router.register("downtime-reasons", execution_views.DowntimeReasonViewSet, basename="downtime-reason")
 
 urlpatterns = [
     path("items/<int:pk>/where-used/", views.ItemWhereUsedView.as_view(), name="item-where-used"),

@@ -162,6 +162,14 @@ class WorkCenter(models.Model):
     allow_split_across_breaks = models.BooleanField(
         default=True, help_text="Whether the scheduler may interrupt an operation at a shift break and continue it later."
     )
+    line_side_location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where its material is staged: backflushed from here first; the previous operation's output comes here.",
+    )
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

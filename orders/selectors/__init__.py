@@ -1,6 +1,15 @@
 """Reads of the orders app, grouped by concept; import them from here."""
 
 from orders.selectors.calendars import merge_intervals, working_intervals, working_intervals_for
+from orders.selectors.dispatch import (
+    DispatchRow,
+    MaterialToScan,
+    dispatch_queryset,
+    dispatch_rows,
+    downtime_list,
+    operation_history,
+    production_report_list,
+)
 from orders.selectors.structure import (
     Explosion,
     ExplosionLine,
@@ -23,6 +32,13 @@ from orders.selectors.work_orders import (
 )
 
 __all__ = [
+    "DispatchRow",
+    "MaterialToScan",
+    "dispatch_queryset",
+    "dispatch_rows",
+    "downtime_list",
+    "operation_history",
+    "production_report_list",
     "Explosion",
     "ExplosionLine",
     "Requirement",

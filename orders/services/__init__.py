@@ -1,5 +1,7 @@
 """Writes of the orders app, grouped by concept; import them from here."""
 
+from orders.services.downtime import downtime_close, downtime_open, reason_upsert
+from orders.services.execution import operation_complete, operation_pause, operation_resume, operation_start
 from orders.services.product import (
     bom_create,
     bom_delete,
@@ -11,6 +13,7 @@ from orders.services.product import (
     routing_upsert_by_external_id,
 )
 from orders.services.release import ReleaseResult, Shortage, work_order_release
+from orders.services.reports import production_report_create, production_report_reverse
 from orders.services.work_centers import (
     calendar_create,
     calendar_update,
@@ -39,6 +42,15 @@ __all__ = [
     "bom_update",
     "bom_upsert_by_external_id",
     "calendar_create",
+    "downtime_close",
+    "downtime_open",
+    "operation_complete",
+    "operation_pause",
+    "operation_resume",
+    "operation_start",
+    "production_report_create",
+    "production_report_reverse",
+    "reason_upsert",
     "calendar_update",
     "calendar_upsert_by_external_id",
     "routing_create",
