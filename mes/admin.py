@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from mes.models import Event, IdempotencyRecord, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from mes.models import (
+    ElectronicSignature,
+    Event,
+    IdempotencyRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,3 +72,10 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["event", "subscription", "status", "attempts", "next_attempt_at", "delivered_at"]
     list_filter = ["status", "subscription"]
     inlines = [WebhookAttemptInline]
+
+
+@admin.register(ElectronicSignature)
+class ElectronicSignatureAdmin(ReadOnlyAdmin):
+    list_display = ["signed_at", "signer_name", "meaning", "record_type", "record_id", "record_hash"]
+    list_filter = ["meaning", "record_type"]
+    search_fields = ["signer_name", "record_id", "record_hash"]

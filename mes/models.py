@@ -124,3 +124,22 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class ElectronicSignature(models.Model):
+    """Who signed what, meaning what, when — with a hash of the signed record. Append-only."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signer_name = models.CharField(max_length=200)
+    meaning = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+    record_type = models.CharField(max_length=64)
+    record_id = models.CharField(max_length=64)
+    record_hash = models.CharField(max_length=64, help_text="SHA-256 of the signed record's content.")
+
+    class Meta:
+        ordering = ["-signed_at"]
+        indexes = [models.Index(fields=["record_type", "record_id"], name="signature_record_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.signer_name}: {self.meaning} ({self.record_type} {self.record_id})"
