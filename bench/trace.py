@@ -335,7 +335,7 @@ def explain_backward(cursor_factory, phones: int) -> None:
 
     start = -random.randint(1, phones)
     with cursor_factory() as cur:
-        cur.execute("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + tree_sql("backward"), [start, MAX_DEPTH, start])
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + tree_sql("backward"), [start, MAX_DEPTH])
         print("\n".join(row[0] for row in cur.fetchall()))
 
 

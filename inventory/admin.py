@@ -187,7 +187,7 @@ class RecallJobAdmin(ReadOnlyAdmin):
     list_display = ["id", "lot", "serial", "reason", "status", "progress", "affected_count", "holds_placed", "started_by", "created_at", "finished_at"]
     list_filter = ["status"]
     list_select_related = ["lot", "serial", "started_by"]
-    exclude = ["result"]
+    exclude = ["report"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("result")
+        return super().get_queryset(request).defer("report")

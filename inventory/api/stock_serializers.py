@@ -191,6 +191,21 @@ class AdjustmentInputSerializer(_StockInput):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
+class IssueInputSerializer(_StockInput):
+    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all())
+    quantity = quantity_field()
+    work_order_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    operation_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ScrapInputSerializer(_StockInput):
+    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all())
+    quantity = quantity_field()
+    reason = serializers.CharField(max_length=200)
+    work_order_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
 class MovesOutputSerializer(serializers.Serializer):
     moves = StockMoveSerializer(many=True)
 
@@ -245,7 +260,7 @@ class RecallJobSerializer(serializers.ModelSerializer):
     def get_affected(self, job) -> list[dict]:
         from inventory.services.recall import report_as_dicts
 
-        return report_as_dicts(job.result or {})
+        return report_as_dicts(job.report)
 
 
 class RecallJobListSerializer(RecallJobSerializer):

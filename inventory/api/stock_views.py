@@ -1,7 +1,7 @@
 """Stock over the API: lots, serials, receipts, transfers, adjustments, the ledger, balances,
 availability, reservations and holds. Each write calls one service.
 
-Who may do what: everyone reads; receipts and transfers: operator, planner, integration;
+Who may do what: everyone reads; receipts, transfers, issues and scrap: operator, planner, integration;
 adjustments and reversals: planner, integration; lot master data (expiry, supplier lot): planner,
 quality; holds: quality, planner. Lots and serials themselves are created by receipts and
 production, never directly.
@@ -196,6 +196,49 @@ class AdjustmentViewSet(StockActionViewSet):
         )
 
 
+@extend_schema(request=s.IssueInputSerializer, responses={201: s.MovesOutputSerializer})
+class IssueViewSet(StockActionViewSet):
+    """Stock issued to production outside a production report (e.g. kitting for a work order):
+    `{item, location, quantity, lot_code?, serial_codes?[], work_order_id?, operation_id?}`.
+    Held or expired lots, held serials and stock reserved for others are refused (409)."""
+
+    serializer_class = s.IssueInputSerializer
+    write_roles = STOCK_MOVERS
+
+    def call(self, data, user):
+        return services.issue(
+            item=data["item"],
+            location=data["location"],
+            quantity=data["quantity"],
+            lot=data.get("lot_code") or None,
+            serials=data.get("serial_codes") or None,
+            work_order_id=data.get("work_order_id"),
+            operation_id=data.get("operation_id"),
+            reason=data.get("reason", ""),
+            user=user,
+        )
+
+
+@extend_schema(request=s.ScrapInputSerializer, responses={201: s.MovesOutputSerializer})
+class ScrapViewSet(StockActionViewSet):
+    """Stock scrapped: `{item, location, quantity, lot_code?, serial_codes?[], reason}`."""
+
+    serializer_class = s.ScrapInputSerializer
+    write_roles = STOCK_MOVERS
+
+    def call(self, data, user):
+        return services.scrap(
+            item=data["item"],
+            location=data["location"],
+            quantity=data["quantity"],
+            reason=data["reason"],
+            lot=data.get("lot_code") or None,
+            serials=data.get("serial_codes") or None,
+            work_order_id=data.get("work_order_id"),
+            user=user,
+        )
+
+
 class MoveFilter(django_filters.FilterSet):
     location = django_filters.NumberFilter(method="filter_location", label="From or to this location")
     work_order = django_filters.NumberFilter(field_name="work_order_id")
@@ -301,9 +344,15 @@ class AvailabilityViewSet(viewsets.GenericViewSet):
     """What an item has available over all locations, net of every reservation and hold."""
 
     read_roles = ALL_ROLES
+    queryset = Item.objects.none()
     serializer_class = s.ItemAvailabilitySerializer
+    filter_backends: list = []
+    pagination_class = None
 
-    @extend_schema(parameters=[OpenApiParameter("item", int, required=True, many=True, explode=False)])
+    @extend_schema(
+        parameters=[OpenApiParameter("item", str, required=True, description="Item ids, comma-separated.")],
+        responses={200: s.ItemAvailabilitySerializer(many=True)},
+    )
     def list(self, request):
         raw = request.query_params.get("item", "")
         try:

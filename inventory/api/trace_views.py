@@ -123,7 +123,7 @@ class RecallViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        return queryset if self.action in ("retrieve", "report_csv") else queryset.defer("result")
+        return queryset if self.action in ("retrieve", "report_csv") else queryset.defer("report")
 
     @extend_schema(request=s.RecallInputSerializer, responses={202: s.RecallJobListSerializer})
     def create(self, request):
@@ -132,7 +132,7 @@ class RecallViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = serializer.validated_data
         node = resolve_node(lot_code=data.get("lot"), serial_code=data.get("serial"), item=data.get("item"))
         job = services.recall_start(**node, reason=data["reason"], place_holds=data["place_holds"], user=request.user)
-        job = RecallJob.objects.select_related("lot", "serial", "started_by").defer("result").get(pk=job.pk)
+        job = RecallJob.objects.select_related("lot", "serial", "started_by").defer("report").get(pk=job.pk)
         return Response(
             s.RecallJobListSerializer(job).data,
             status=status.HTTP_202_ACCEPTED,

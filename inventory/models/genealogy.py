@@ -109,10 +109,9 @@ class RecallJob(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     affected_count = models.PositiveIntegerField(default=0)
     holds_placed = models.PositiveIntegerField(default=0)
-    result = models.JSONField(
-        default=dict,
+    report = models.TextField(
         blank=True,
-        help_text='Every affected end product: {"columns": [...], "rows": [[...], ...]}, one row each.',
+        help_text="Every affected end product, one CSV row each (the header names the columns).",
     )
     error = models.TextField(blank=True)
     started_by = models.ForeignKey(

@@ -1,11 +1,15 @@
 """Trace backward (what went into X) and forward (where did Y go) through the genealogy.
 
-A trace tree is one statement: a recursive walk (``WITH RECURSIVE``, the same SQL on SQLite and
-PostgreSQL) over one of the two covering indexes of ``GenealogyLink``, joined to the lots,
-serials, items and locations of the nodes it reached; plus one query for where the lots among
-them are in stock. On PostgreSQL they run with JIT off (``SET LOCAL``): the planner guesses a
-recursive CTE returns hundreds of times the rows it does, the joins after it then cost enough to
-switch JIT compilation on, and compiling took ~60 ms of a query that runs in under 2 ms.
+A trace tree is two statements: one recursive walk (``WITH RECURSIVE``, the same SQL on SQLite
+and PostgreSQL) over one of the two covering indexes of ``GenealogyLink``, then one query for
+the nodes it reached (serials, lots, items, where the lots are in stock).
+
+The walk is kept apart from the node details on purpose. PostgreSQL guesses a recursive CTE
+returns hundreds of times the rows it does; joined in the same statement to serials, lots, items
+and locations, that guess priced the plan over ``jit_above_cost`` and JIT compilation took ~60 ms
+of a query that runs in under 2 ms (and planning the six-way join took longer than running it).
+Alone, the walk is priced low and the details are plain key lookups. The recall queries, which
+walk hundreds of thousands of nodes, run with ``SET LOCAL jit = off`` and more ``work_mem``.
 """
 
 from __future__ import annotations
@@ -41,25 +45,30 @@ WITH RECURSIVE tree(link_id, parent_key, node_key, depth) AS (
     SELECT g.id, g.{a}, g.{b}, t.depth + 1
     FROM tree t JOIN {links} g ON g.{a} = t.node_key
     WHERE t.depth < %s
-),
-nodes(link_id, parent_key, node_key, depth) AS (
-    SELECT CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(%s AS BIGINT), 0
-  UNION ALL
-    SELECT link_id, parent_key, node_key, depth FROM tree
 )
-SELECT n.link_id, n.parent_key, n.node_key, n.depth, g.quantity, g.operation_id, g.work_order_id,
-       g.document_type, g.document_id,
-       COALESCE(s.code, l.code), COALESCE(s.status, l.status), l.expires_on, sl.code,
-       s.current_location_id, loc.code, i.id, i.code, i.name
-FROM nodes n
-LEFT JOIN {links} g ON g.id = n.link_id
-LEFT JOIN {serials} s ON n.node_key < 0 AND s.id = -n.node_key
-LEFT JOIN {lots} l ON n.node_key > 0 AND l.id = n.node_key
+SELECT t.link_id, t.parent_key, t.node_key, g.quantity, g.operation_id, g.work_order_id,
+       g.document_type, g.document_id
+FROM tree t JOIN {links} g ON g.id = t.link_id
+ORDER BY t.depth, t.link_id
+"""
+
+# The nodes of a tree: serials, lots, and where the lots are in stock, in one statement.
+_DETAIL_SQL = """
+SELECT 'serial', s.id, s.code, s.status, NULL, sl.code, s.current_location_id, loc.code, i.id, i.code, i.name
+FROM {serials} s JOIN {items} i ON i.id = s.item_id
 LEFT JOIN {lots} sl ON sl.id = s.lot_id
 LEFT JOIN {locations} loc ON loc.id = s.current_location_id
-LEFT JOIN {items} i ON i.id = COALESCE(s.item_id, l.item_id)
-ORDER BY n.depth, n.link_id
+WHERE s.id IN ({serial_ids})
+UNION ALL
+SELECT 'lot', l.id, l.code, l.status, l.expires_on, NULL, NULL, NULL, i.id, i.code, i.name
+FROM {lots} l JOIN {items} i ON i.id = l.item_id
+WHERE l.id IN ({lot_ids})
+UNION ALL
+SELECT 'place', b.lot_id, NULL, NULL, NULL, NULL, b.location_id, loc.code, NULL, NULL, NULL
+FROM {balances} b JOIN {locations} loc ON loc.id = b.location_id
+WHERE b.lot_id IN ({lot_ids}) AND b.quantity > 0
 """
+DETAIL_CHUNK = 5000
 
 # The forward walk keeps each node's parent; the leaves (end products) are the nodes that are
 # nobody's parent: one hash anti-join over the walk instead of an index probe per node.
@@ -123,84 +132,81 @@ def _start_key(*, lot=None, serial=None) -> int:
     return node_key(lot_id=getattr(lot, "pk", lot))
 
 
-def _node(key, code, status, expires_on, lot_code, location_id, location_code, item_id, item_code, item_name) -> dict:
-    node = {
-        "type": "serial" if key < 0 else "lot",
-        "id": abs(key),
-        "code": code,
-        "item": {"id": item_id, "code": item_code, "name": item_name},
-        "status": status,
-    }
-    if key < 0:
-        node["lot_code"] = lot_code
-        node["locations"] = [{"id": location_id, "code": location_code}] if location_id else []
-    else:
-        node["expires_on"] = expires_on.isoformat() if hasattr(expires_on, "isoformat") else expires_on
-        node["locations"] = []
-    return node
+def _marks(values: list) -> str:
+    return ", ".join(["%s"] * len(values)) or "NULL"
 
 
-def _lot_locations(nodes: list[dict]) -> None:
-    """Where the lots among ``nodes`` are in stock (one query, only when there are lots)."""
-    by_lot: dict[int, list[dict]] = defaultdict(list)
-    for node in nodes:
-        if node["type"] == "lot":
-            by_lot[node["id"]].append(node)
-    if not by_lot:
-        return
-    rows = (
-        StockBalance.objects.filter(lot_id__in=list(by_lot), quantity__gt=0)
-        .order_by("location__code")
-        .values_list("lot_id", "location_id", "location__code")
-    )
-    for lot_id, location_id, location_code in rows:
-        for node in by_lot[lot_id]:
-            node["locations"].append({"id": location_id, "code": location_code})
+def describe_nodes(keys) -> dict[int, dict]:
+    """Lot/serial, item, status and locations of genealogy node keys: one query per 5,000 nodes."""
+    keys = sorted(set(keys))
+    nodes: dict[int, dict] = {}
+    places: list[tuple[int, int, str]] = []
+    for start in range(0, len(keys), DETAIL_CHUNK):
+        chunk = keys[start : start + DETAIL_CHUNK]
+        serial_ids = [-k for k in chunk if k < 0]
+        lot_ids = [k for k in chunk if k > 0]
+        sql = _DETAIL_SQL.format(serial_ids=_marks(serial_ids), lot_ids=_marks(lot_ids), **TABLES)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*serial_ids, *lot_ids, *lot_ids])
+            rows = cursor.fetchall()
+        for kind, pk, code, status, expires_on, lot_code, location_id, location_code, item_id, item_code, item_name in rows:
+            if kind == "place":
+                places.append((pk, location_id, location_code))
+                continue
+            node = {"type": kind, "id": pk, "code": code, "item": {"id": item_id, "code": item_code, "name": item_name}, "status": status}
+            if kind == "serial":
+                node["lot_code"] = lot_code
+                node["locations"] = [{"id": location_id, "code": location_code}] if location_id else []
+                nodes[-pk] = node
+            else:
+                node["expires_on"] = expires_on.isoformat() if hasattr(expires_on, "isoformat") else expires_on
+                node["locations"] = []
+                nodes[pk] = node
+    for lot_id, location_id, location_code in sorted(places, key=lambda p: p[2]):
+        nodes[lot_id]["locations"].append({"id": location_id, "code": location_code})
+    return nodes
 
 
 def _tree(start: int, *, direction: str, max_depth: int) -> dict:
-    with recursive_query_cursor() as cursor:
-        cursor.execute(tree_sql(direction), [start, max_depth, start])
+    with connection.cursor() as cursor:
+        cursor.execute(tree_sql(direction), [start, max_depth])
         rows = cursor.fetchall()
-    root = None
-    children: dict[int, list[dict]] = defaultdict(list)
+    children: dict[int, list[tuple[int, dict]]] = defaultdict(list)
     seen: set[int] = set()
-    every: list[dict] = []
-    for link_id, parent, key, _depth, quantity, operation_id, work_order_id, doc_type, doc_id, *detail in rows:
-        node = _node(key, *detail)
-        if link_id is None:
-            root = node
-            every.append(node)
-            continue
+    for link_id, parent, key, quantity, operation_id, work_order_id, doc_type, doc_id in rows:
         if link_id in seen:  # a node reached along two paths brings its links twice
             continue
         seen.add(link_id)
-        node.update(
-            {
-                "quantity": quantize(Decimal(str(quantity))),
-                "operation_id": operation_id,
-                "work_order_id": work_order_id,
-                "document_type": doc_type,
-                "document_id": doc_id,
-            }
+        children[parent].append(
+            (
+                key,
+                {
+                    "quantity": quantize(Decimal(str(quantity))),
+                    "operation_id": operation_id,
+                    "work_order_id": work_order_id,
+                    "document_type": doc_type,
+                    "document_id": doc_id,
+                },
+            )
         )
-        every.append(node)
-        children[parent].append({"key": key, "node": node})
-    _lot_locations(every)
+    reached = {key for group in children.values() for key, _ in group}
+    nodes = describe_nodes(reached | {start})
+
+    def unknown(key: int) -> dict:
+        return {"type": "serial" if key < 0 else "lot", "id": abs(key), "code": None, "item": None, "status": None, "locations": []}
 
     def build(key: int, path: frozenset[int], depth: int) -> list[dict]:
         out = []
-        for child in children.get(key, ()):
-            if child["key"] in path:
+        for child_key, link in children.get(key, ()):
+            if child_key in path:
                 continue  # a cycle in bad data is never followed twice
-            below = build(child["key"], path | {child["key"]}, depth + 1) if depth < max_depth else []
-            out.append({**child["node"], "depth": depth, "children": below})
+            below = build(child_key, path | {child_key}, depth + 1) if depth < max_depth else []
+            out.append({**(nodes.get(child_key) or unknown(child_key)), **link, "depth": depth, "children": below})
         return out
 
-    root = dict(root) if root is not None else _node(start, None, None, None, None, None, None, None, None, None)
-    root["depth"] = 0
+    root = {**(nodes.get(start) or unknown(start)), "depth": 0}
     root["children"] = build(start, frozenset({start}), 1)
-    root["node_count"] = len({child["key"] for group in children.values() for child in group})
+    root["node_count"] = len(reached)
     root["link_count"] = len(seen)
     return root
 

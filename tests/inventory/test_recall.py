@@ -34,7 +34,7 @@ def build_plant(chips, boards, phones, line, clerk):
 
 
 def rows_by_code(job):
-    return {row["code"]: row for row in report_as_dicts(job.result)}
+    return {row["code"]: row for row in report_as_dicts(job.report)}
 
 
 @pytest.mark.django_db

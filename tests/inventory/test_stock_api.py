@@ -190,3 +190,92 @@ def test_reads_are_open_to_every_role_but_not_anonymous(api_client_for, anonymou
         for path in ("/api/v1/lots/", "/api/v1/serials/", "/api/v1/stock/moves/", "/api/v1/stock/balances/", "/api/v1/holds/", "/api/v1/recalls/", "/api/v1/reservations/"):
             assert client.get(path).status_code == 200, (role, path)
     assert anonymous_client.get("/api/v1/stock/moves/").status_code == 401
+
+
+def test_issue_through_the_api_refuses_held_and_expired_lots_with_the_reason(operator_client, quality_client, chips, stores, clerk):
+    services.receive(item=chips, location=stores, quantity=6, lot_code="H", user=clerk)
+    services.receive(
+        item=chips, location=stores, quantity=6, lot_code="OLD", expires_on=timezone.localdate() - timedelta(days=2), user=clerk
+    )
+    hold = quality_client.post("/api/v1/holds/", {"lot": Lot.objects.get(code="H").pk, "reason": "X-ray voids"}, format="json")
+    assert hold.status_code == 201
+    body = {"item": chips.pk, "location": stores.pk, "quantity": "1", "work_order_id": 12}
+    held = problem(operator_client.post("/api/v1/stock/issues/", {**body, "lot_code": "H"}, format="json"), 409, "lot_on_hold", "lot_code")
+    assert "X-ray voids" in held["detail"] and held["hold_reasons"] == ["X-ray voids"]
+    expired = problem(operator_client.post("/api/v1/stock/issues/", {**body, "lot_code": "OLD"}, format="json"), 409, "lot_expired", "lot_code")
+    assert expired["expires_on"] == (timezone.localdate() - timedelta(days=2)).isoformat()
+    problem(operator_client.post("/api/v1/stock/issues/", body, format="json"), 400, "lot_required", "lot_code")
+    problem(operator_client.post("/api/v1/stock/issues/", {**body, "lot_code": "NOPE"}, format="json"), 400, "lot_not_found", "lot_code")
+    assert not StockMove.objects.filter(kind="issue").exists()
+
+
+def test_issue_and_scrap_of_serials_through_the_api(operator_client, boards, stores, clerk):
+    services.receive(item=boards, location=stores, quantity=3, serial_codes=["S1", "S2", "S3"], user=clerk)
+    body = {"item": boards.pk, "location": stores.pk, "quantity": "1"}
+    ok = operator_client.post("/api/v1/stock/issues/", {**body, "serial_codes": ["S1"], "work_order_id": 4}, format="json")
+    assert ok.status_code == 201 and ok.json()["moves"][0]["serial_code"] == "S1" and ok.json()["moves"][0]["work_order_id"] == 4
+    problem(operator_client.post("/api/v1/stock/issues/", {**body, "serial_codes": ["S1"]}, format="json"), 409, "serial_not_available", "serial_codes")
+    problem(operator_client.post("/api/v1/stock/issues/", {**body, "serial_codes": ["S9"]}, format="json"), 400, "serial_not_found", "serial_codes")
+    problem(operator_client.post("/api/v1/stock/scraps/", {**body, "serial_codes": ["S2"]}, format="json"), 400, "validation_error", "reason")
+    scrapped = operator_client.post("/api/v1/stock/scraps/", {**body, "serial_codes": ["S2"], "reason": "Dropped"}, format="json")
+    assert scrapped.status_code == 201
+    assert SerialNumber.objects.get(code="S2").status == "scrapped"
+    assert ledger_discrepancies() == []
+
+
+def test_receipt_refusals_name_the_field(operator_client, chips, screws, stores):
+    problem(
+        operator_client.post("/api/v1/stock/receipts/", {"item": chips.pk, "location": stores.pk, "quantity": "1"}, format="json"),
+        400,
+        "lot_required",
+        "lot_code",
+    )
+    problem(
+        operator_client.post(
+            "/api/v1/stock/receipts/", {"item": screws.pk, "location": stores.pk, "quantity": "1", "lot_code": "X"}, format="json"
+        ),
+        400,
+        "item_not_tracked",
+        "lot_code",
+    )
+    problem(
+        operator_client.post("/api/v1/stock/receipts/", {"item": screws.pk, "location": stores.pk, "quantity": "-1"}, format="json"),
+        400,
+        "quantity_not_positive",
+        "quantity",
+    )
+    problem(
+        operator_client.post(
+            "/api/v1/stock/transfers/",
+            {"item": screws.pk, "from_location": stores.pk, "to_location": stores.pk, "quantity": "1"},
+            format="json",
+        ),
+        400,
+        "same_location",
+        "to_location",
+    )
+
+
+def test_idempotent_receipt_is_applied_once(operator_client, screws, stores):
+    body = {"item": screws.pk, "location": stores.pk, "quantity": "5"}
+    first = operator_client.post("/api/v1/stock/receipts/", body, format="json", HTTP_IDEMPOTENCY_KEY="dock-7-0001")
+    again = operator_client.post("/api/v1/stock/receipts/", body, format="json", HTTP_IDEMPOTENCY_KEY="dock-7-0001")
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert StockBalance.objects.get(item=screws).quantity == 5
+
+
+def test_holds_recalls_and_reservations_lists_have_bounded_queries(planner_client, chips, boards, stores, clerk, django_assert_max_num_queries):
+    from inventory.models import RecallJob
+
+    for n in range(4):
+        services.receive(item=chips, location=stores, quantity=1, lot_code=f"L{n}", user=clerk)
+        lot = Lot.objects.get(code=f"L{n}")
+        services.place_hold(lot=lot, reason=f"suspect {n}", user=clerk)
+        RecallJob.objects.create(lot=lot, reason="r", started_by=clerk)
+    services.receive(item=boards, location=stores, quantity=2, serial_codes=["Q1", "Q2"], user=clerk)
+    services.place_hold(serial=SerialNumber.objects.get(code="Q1"), reason="scratch", user=clerk)
+    services.reserve(item=boards, quantity=1, demand_type="work_order", demand_id=1, user=clerk)
+    for path, count in (("/api/v1/holds/", 5), ("/api/v1/recalls/", 4), ("/api/v1/reservations/", 1)):
+        with django_assert_max_num_queries(5):
+            body = planner_client.get(path).json()
+        assert body["count"] == count, path

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from inventory import services
 from inventory.errors import AMBIGUOUS_GENEALOGY, GENEALOGY_CYCLE
@@ -17,9 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def trace_queries():
-    """One statement for the tree, one for where its lots are; on PostgreSQL also the savepoint
-    and ``SET LOCAL jit = off`` around the statement."""
-    return 2 + (3 if connection.vendor == "postgresql" else 0)
+    """One recursive statement for the links, one for the nodes (and where the lots are)."""
+    return 2
 
 
 @pytest.fixture

@@ -1,0 +1,102 @@
+"""Concurrent writers on PostgreSQL: row locks make the second one see the first one's work."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from inventory import services
+from inventory.errors import InsufficientStock, SerialNotAvailable
+from inventory.models import Lot, Reservation, SerialNumber, StockBalance, StockMove
+from inventory.selectors import ledger_discrepancies
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(*calls):
+    """Run the calls in threads released at the same moment; return each one's result or error."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - the refusal is the result under test
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def outcomes(results, refusal):
+    ok = [r for r in results if isinstance(r, list | Reservation)]
+    refused = [r for r in results if isinstance(r, refusal)]
+    assert len(ok) + len(refused) == len(results), results
+    return ok, refused
+
+
+def test_two_issues_of_the_last_quantity_of_a_lot_one_wins(chips, line, clerk):
+    services.receive(item=chips, location=line, quantity=5, lot_code="L1", user=clerk)
+    lot = Lot.objects.get(code="L1")
+
+    def issue():
+        return services.issue(item=chips, location=line, quantity=5, lot=lot, work_order_id=1, user=clerk)
+
+    ok, refused = outcomes(race(issue, issue), InsufficientStock)
+    assert (len(ok), len(refused)) == (1, 1)
+    assert StockBalance.objects.get(lot=lot).quantity == 0
+    assert StockMove.objects.filter(kind="issue").count() == 1
+    assert Lot.objects.get(pk=lot.pk).status == "consumed"
+    assert ledger_discrepancies() == []
+
+
+def test_two_issues_of_one_serial_one_wins(boards, line, clerk):
+    services.receive(item=boards, location=line, quantity=1, serial_codes=["B1"], user=clerk)
+
+    def issue():
+        return services.issue(item=boards, location=line, quantity=1, serials=["B1"], user=clerk)
+
+    ok, refused = outcomes(race(issue, issue), SerialNotAvailable)
+    assert (len(ok), len(refused)) == (1, 1)
+    assert SerialNumber.objects.get(code="B1").status == "consumed"
+    assert StockMove.objects.filter(kind="issue").count() == 1
+    assert ledger_discrepancies() == []
+
+
+def test_reserving_and_issuing_the_same_stock_never_oversell(screws, line, clerk):
+    services.receive(item=screws, location=line, quantity=10, user=clerk)
+
+    def reserve():
+        return services.reserve(item=screws, quantity=7, demand_type="work_order", demand_id=1, user=clerk)
+
+    def issue():
+        return services.issue(item=screws, location=line, quantity=7, user=clerk)
+
+    ok, refused = outcomes(race(reserve, issue), InsufficientStock)
+    assert (len(ok), len(refused)) == (1, 1)
+    reserved = sum(r.remaining for r in Reservation.objects.filter(status="open"))
+    on_hand = StockBalance.objects.get(item=screws).quantity
+    assert reserved <= on_hand
+    assert ledger_discrepancies() == []
+
+
+def test_many_small_issues_at_once_lose_no_update(screws, line, clerk):
+    services.receive(item=screws, location=line, quantity=6, user=clerk)
+
+    def issue():
+        return services.issue(item=screws, location=line, quantity=1, user=clerk)
+
+    results = race(*[issue] * 8)
+    ok, refused = outcomes(results, InsufficientStock)
+    assert (len(ok), len(refused)) == (6, 2)
+    assert StockBalance.objects.get(item=screws).quantity == 0
+    assert ledger_discrepancies() == []
