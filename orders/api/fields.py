@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer cannot exist (and would not fit in a query)
+
 from rest_framework import serializers
 
 
@@ -11,6 +13,8 @@ class BulkPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     def to_internal_value(self, data):
         cache = self.context.get("_prefetched", {}).get(self.get_queryset().model)
         if cache is not None and not isinstance(data, bool):
+            if isinstance(data, float) and not data.is_integer():
+                self.fail("incorrect_type", data_type="float")
             try:
                 pk = int(data)
             except (TypeError, ValueError):
@@ -33,10 +37,10 @@ class PrefetchingListSerializer(serializers.ListSerializer):
                 ids = set()
                 for row in data:
                     value = row.get(name) if isinstance(row, dict) else None
-                    if isinstance(value, int) and not isinstance(value, bool):
+                    if isinstance(value, str) and value.isdigit():
+                        value = int(value)
+                    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
                         ids.add(value)
-                    elif isinstance(value, str) and value.isdigit():
-                        ids.add(int(value))
                 queryset = field.get_queryset()
                 cache = prefetched.setdefault(queryset.model, {})
                 missing = ids - set(cache)

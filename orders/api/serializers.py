@@ -20,6 +20,7 @@ from orders.models import (
     WorkOrder,
     WorkOrderMaterial,
     WorkOrderOperation,
+    WorkOrderStatus,
 )
 
 # --- work centers and calendars ----------------------------------------------------------------
@@ -175,9 +176,9 @@ class ExplosionLineSerializer(serializers.Serializer):
     component_code = serializers.CharField()
     component_name = serializers.CharField()
     unit = serializers.CharField()
-    quantity_per = serializers.DecimalField(max_digits=18, decimal_places=3)
+    quantity_per = serializers.DecimalField(max_digits=None, decimal_places=3)
     scrap_factor = serializers.DecimalField(max_digits=6, decimal_places=4)
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=3, help_text="Required for the whole quantity.")
+    quantity = serializers.DecimalField(max_digits=None, decimal_places=3, help_text="Required for the whole quantity.")
     operation_sequence = serializers.IntegerField(allow_null=True)
     via_phantom = serializers.CharField(allow_null=True, help_text="The phantom this requirement comes through.")
     has_bom = serializers.BooleanField(help_text="A sub-assembly exploded further below.")
@@ -187,7 +188,7 @@ class RequirementSerializer(serializers.Serializer):
     item = serializers.IntegerField()
     item_code = serializers.CharField()
     unit = serializers.CharField()
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=3)
+    quantity = serializers.DecimalField(max_digits=None, decimal_places=3)
 
 
 class ExplosionSerializer(serializers.Serializer):
@@ -331,6 +332,9 @@ class WorkOrderMaterialSerializer(serializers.ModelSerializer):
 
 
 class WorkOrderDetailSerializer(WorkOrderSerializer):
+    held_from = serializers.ChoiceField(
+        choices=WorkOrderStatus.choices, allow_blank=True, read_only=True, help_text="While on hold: the state resume returns to."
+    )
     operations = NestedOperationSerializer(many=True, read_only=True)
     materials = WorkOrderMaterialSerializer(many=True, read_only=True)
 
@@ -342,9 +346,9 @@ class WorkOrderDetailSerializer(WorkOrderSerializer):
 class ShortageSerializer(serializers.Serializer):
     item = serializers.IntegerField()
     item_code = serializers.CharField()
-    required = serializers.DecimalField(max_digits=18, decimal_places=3)
-    available = serializers.DecimalField(max_digits=18, decimal_places=3)
-    shortage = serializers.DecimalField(max_digits=18, decimal_places=3)
+    required = serializers.DecimalField(max_digits=None, decimal_places=3)
+    available = serializers.DecimalField(max_digits=None, decimal_places=3)
+    shortage = serializers.DecimalField(max_digits=None, decimal_places=3)
 
 
 class ReleaseResultSerializer(WorkOrderDetailSerializer):

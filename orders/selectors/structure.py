@@ -33,6 +33,8 @@ from orders import errors
 from orders.models import BillOfMaterials, BOMLine, RevisionStatus, Routing
 
 MAX_DEPTH = 30
+# The largest quantity a ledger field holds (18 digits, 3 decimal places).
+MAX_QUANTITY = Decimal("999999999999999.999")
 
 _BOM = BillOfMaterials._meta.db_table
 _LINE = BOMLine._meta.db_table
@@ -218,6 +220,13 @@ def explode_bom(
         for key in children.get(parent_key, ()):
             node = nodes[key]
             exact = parent_qty * node["quantity_per"] * (1 + node["scrap"])
+            if exact > MAX_QUANTITY:
+                raise ApplicationError(
+                    f"{node['code']} would need more than {MAX_QUANTITY} {node['unit']}: the quantity is too large.",
+                    code=errors.QUANTITY_TOO_LARGE,
+                    status=400,
+                    field="quantity",
+                )
             # Components of a phantom are consumed where the phantom line is consumed.
             op = via_op if via else node["op"]
             if node["phantom"]:

@@ -31,7 +31,7 @@ from orders.models import (
     WorkOrderOperation,
     WorkOrderStatus,
 )
-from orders.selectors.structure import effective_bom, effective_routing, explode_bom
+from orders.selectors.structure import MAX_QUANTITY, effective_bom, effective_routing, explode_bom
 from orders.services.work_orders import work_order_transition
 
 DEMAND_TYPE = "work_order"
@@ -119,6 +119,13 @@ def _requirements(work_order: WorkOrder, bom: BillOfMaterials | None, sequences:
                 extra={"item": line.component, "item_code": line.component_code, "operation_sequence": sequence},
             )
         required[(line.component, sequence)] += line.quantity
+        if required[(line.component, sequence)] > MAX_QUANTITY:
+            raise ApplicationError(
+                f"{line.component_code} would need more than {MAX_QUANTITY}: the order quantity is too large.",
+                code=errors.QUANTITY_TOO_LARGE,
+                status=400,
+                field="quantity",
+            )
     return dict(required)
 
 

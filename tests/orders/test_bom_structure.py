@@ -276,3 +276,21 @@ def test_bulk_upsert_of_boms_applies_all_or_none(erp_client):
     records[1]["lines"] = [{"component": part.pk, "quantity": "1"}]
     assert erp_client.post("/api/v1/boms/bulk/", {"records": records}, format="json").status_code == 200
     assert BillOfMaterials.objects.count() == 2 and BOMLine.objects.count() == 2
+
+
+def test_an_explosion_beyond_what_a_quantity_can_hold_is_refused(planner_client):
+    top, mid, leaf = ItemFactory(code="TOP"), ItemFactory(code="MID"), ItemFactory(code="LEAF")
+    services.bom_create(data={"item": mid, "revision": "1", "status": "active", "lines": [line(leaf, "999999999")]})
+    bom = services.bom_create(data={"item": top, "revision": "1", "status": "active", "lines": [line(mid, "999999999")]})
+    response = planner_client.get(f"/api/v1/boms/{bom.pk}/explosion/?quantity=1000")
+    assert response.status_code == 400
+    assert response.json()["code"] == "quantity_too_large" and response.json()["errors"][0]["field"] == "quantity"
+
+
+def test_an_absurd_component_id_is_a_field_error_not_a_crash(planner_client):
+    parent = ItemFactory()
+    response = planner_client.post(
+        "/api/v1/boms/", {"item": parent.pk, "revision": "1", "lines": [{"component": 10**30, "quantity": "1"}]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "lines.0.component"
