@@ -27,7 +27,7 @@ from orders.models import (
 
 
 class WorkCenterSerializer(serializers.ModelSerializer):
-    calendar_code = serializers.CharField(source="calendar.code", read_only=True, default=None)
+    calendar_code = serializers.CharField(source="calendar.code", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = WorkCenter
@@ -227,8 +227,8 @@ class WhereUsedSerializer(serializers.Serializer):
 class WorkOrderSerializer(serializers.ModelSerializer):
     number = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="Generated when empty.")
     item_code = serializers.CharField(source="item.code", read_only=True)
-    bom_revision = serializers.CharField(source="bom.revision", read_only=True, default=None)
-    routing_revision = serializers.CharField(source="routing.revision", read_only=True, default=None)
+    bom_revision = serializers.CharField(source="bom.revision", read_only=True, default=None, allow_null=True)
+    routing_revision = serializers.CharField(source="routing.revision", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = WorkOrder
