@@ -78,7 +78,7 @@ def test_generated_client_round_trips_the_erp_flow(generated_client, live_server
     )
     assert order.status.value == "draft"
     released = work_orders_release_create.sync(order.id, client=client, body=ReleaseInputRequest(), idempotency_key="rel-1")
-    assert released.work_order.status.value == "released"
+    assert released.status.value == "released"
 
     events = events_list.sync(client=client, type_=["work_order.released"])
     assert [e.aggregate_id for e in events.results] == [str(order.id)]
