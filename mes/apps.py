@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class MesConfig(AppConfig):
     name = "mes"
     verbose_name = "Platform"
+
+    def ready(self) -> None:
+        from mes import history
+
+        history.connect()
