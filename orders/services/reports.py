@@ -429,9 +429,11 @@ def _open_reservations(work_order: WorkOrder, item_ids) -> dict[int, list[list]]
 
 
 def _genealogy_nodes(entries: list[_Entry], produced_codes: list[str]) -> list[tuple]:
-    """Consumed lots and serials for the genealogy: lots shared out over the produced units; a
-    consumed serial goes into the produced serial it names, else the serials of one component
-    are paired with the produced serials in the order both were listed."""
+    """Consumed lots and serials for the genealogy. A lot is shared out over the produced units.
+    A consumed serial goes into the produced serial it names; otherwise the serials of one
+    component are dealt to the produced serials in the order both were listed — k each when
+    there are k times as many, else one each, and any left over went into scrapped units and
+    are not linked (they were issued to the order all the same)."""
     nodes: list[tuple] = []
     serial_entries: dict[int, list[_Entry]] = defaultdict(list)
     for entry in entries:
@@ -439,11 +441,21 @@ def _genealogy_nodes(entries: list[_Entry], produced_codes: list[str]) -> list[t
             serial_entries[entry.item.pk].append(entry)
         elif entry.lot is not None:
             nodes.append((entry.lot, entry.quantity))
+    produced = len(produced_codes)
     for rows in serial_entries.values():
-        pair = len(produced_codes) > 1 and len(rows) == len(produced_codes)
-        for position, entry in enumerate(rows):
-            target = entry.produced_serial or (produced_codes[position] if pair else None)
-            nodes.append((entry.serial, Decimal(1), target) if target else (entry.serial, Decimal(1)))
+        named = [e for e in rows if e.produced_serial]
+        dealt = [e for e in rows if not e.produced_serial]
+        nodes.extend((e.serial, Decimal(1), e.produced_serial) for e in named)
+        if produced == 0:
+            continue
+        if produced == 1:
+            nodes.extend((e.serial, Decimal(1)) for e in dealt)
+            continue
+        per_unit = len(dealt) // produced if len(dealt) % produced == 0 and dealt else 1
+        for position, entry in enumerate(dealt):
+            target = position // per_unit
+            if target < produced:
+                nodes.append((entry.serial, Decimal(1), produced_codes[target]))
     return nodes
 
 

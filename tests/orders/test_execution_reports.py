@@ -233,3 +233,19 @@ def test_later_operations_report_against_the_units_passed_on(plant, assembly, op
     assert passed.status_code == 201, passed.content
     _refused(_post(operator_client, test, report_body(1, serials=["PHN-1"])), 409, "over_report")
     assert ledger_discrepancies() == []
+
+
+def test_consumed_serials_are_dealt_to_the_produced_serials_in_order(plant, released, operator_client):
+    _board_serials(plant, "BRD-1", "BRD-2", "BRD-3")
+    order = released(plant.items.phone, 3)
+    assembly = order.operations.get(sequence=10)
+    start(operator_client, assembly)
+    scans = [{"item": plant.items.board.pk, "serial": f"BRD-{n}"} for n in (1, 2, 3)]
+    scans += [{"item": plant.items.display.pk, "serial": "DSP-5", "produced_serial": "PHN-A"}]
+    body = report_body(2, scrap=1, scrap_reason="SOLDER", consumed=scans, serials=["PHN-A", "PHN-B"])
+    response = _post(operator_client, assembly, body)
+    assert response.status_code == 201, response.content
+    links = set(GenealogyLink.objects.values_list("consumed_serial__code", "produced_serial__code"))
+    # the third board went into the scrapped unit: issued to the order, linked to nothing
+    assert links == {("BRD-1", "PHN-A"), ("BRD-2", "PHN-B"), ("DSP-5", "PHN-A")}
+    assert SerialNumber.objects.get(code="BRD-3").status == "consumed"
