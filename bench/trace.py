@@ -50,6 +50,7 @@ def parse_args():
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--cold", action="store_true", help="do not read the trace tables into memory first")
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args()
 
@@ -268,24 +269,56 @@ def stop_server(server: subprocess.Popen) -> None:
 
 
 def time_backward_traces(args, token: str) -> tuple[float, float, int]:
-    import requests
+    """GET the backward trace of random finished phones, one request at a time (a fresh
+    connection each: gunicorn's sync workers close it after every answer)."""
+    import http.client
 
     rng = random.Random(args.seed)
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token}"
-    base = f"http://127.0.0.1:{args.port}/api/v1/trace/backward/?serial="
+    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+
+    def get(code: str) -> tuple[float, dict]:
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+        conn.request("GET", f"/api/v1/trace/backward/?serial={code}", headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        conn.close()
+        assert response.status == 200, body[:500]
+        return elapsed, json.loads(body)
+
     for _ in range(min(200, args.samples)):
-        session.get(base + f"PHN{rng.randint(1, args.phones):08d}").raise_for_status()
+        get(f"PHN{rng.randint(1, args.phones):08d}")
     timings = []
     nodes = 0
     for _ in range(args.samples):
-        url = base + f"PHN{rng.randint(1, args.phones):08d}"
-        started = time.perf_counter()
-        response = session.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-        response.raise_for_status()
-        nodes = response.json()["node_count"]
+        elapsed, tree = get(f"PHN{rng.randint(1, args.phones):08d}")
+        timings.append(elapsed)
+        nodes = tree["node_count"]
     return percentile(timings, 0.5), percentile(timings, 0.95), nodes
+
+
+PREWARM = [
+    "inventory_serialnumber",
+    "serial_code_idx",
+    "inventory_serialnumber_pkey",
+    "genealogy_backward_cover_idx",
+    "genealogy_forward_idx",
+    "inventory_lot",
+    "inventory_lot_pkey",
+    "inventory_item",
+]
+
+
+def prewarm(cursor_factory) -> None:
+    """Read what traces touch into memory, as a running plant's database would have it (this
+    server keeps PostgreSQL's default 128 MB of shared buffers, so it is the OS page cache)."""
+    started = time.perf_counter()
+    with cursor_factory() as cur:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        for relation in PREWARM:
+            cur.execute("SELECT pg_prewarm(%s, 'read')", [relation])
+    log(f"read {len(PREWARM)} relations into memory in {time.perf_counter() - started:.0f} s")
 
 
 def time_bare_recall(args, cursor_factory, lot_id: int) -> tuple[float, int]:
@@ -365,6 +398,8 @@ def main() -> None:
     from inventory.models import Lot
 
     lot_id = Lot.objects.get(item_id=item_id, code=lot_code).pk
+    if not args.cold:
+        prewarm(connection.cursor)
     if args.explain:
         explain_backward(connection.cursor, args.phones)
     bare, leaves = time_bare_recall(args, connection.cursor, lot_id)
@@ -380,6 +415,7 @@ def main() -> None:
 
     figures = {
         "phones": args.phones,
+        "warm": not args.cold,
         "links": links,
         "build_seconds": info["build_seconds"],
         "backward_trace_nodes": nodes,

@@ -1,11 +1,14 @@
 """Row locks of the inventory app, always taken in the same order so writers cannot deadlock.
 
-Order: items (by pk), then lots (by pk), then serials (by pk), then balances (by pk), then
-reservations and holds (by pk). Every stock service first locks the items it touches: stock,
-reservations and holds of one item are then changed by one transaction at a time, so
-availability checked under the lock stays true until the commit. The item lock is
-``FOR NO KEY UPDATE``: it does not block other transactions inserting rows that reference the
-item (work orders, BOM lines, moves of other services waiting their turn).
+Every stock service first locks the item rows it touches (by pk); stock, reservations and holds
+of one item are then changed by one transaction at a time, so availability checked under the
+lock stays true until the commit. Under the item lock a service locks that item's lot, serials,
+reservation, holds and balances (each set by pk). The item lock is ``FOR NO KEY UPDATE``: it does
+not block transactions inserting rows that merely reference the item (work orders, BOM lines).
+
+A caller that runs several stock services for different items in one transaction (a production
+report issuing components) should first call ``lock_items`` with all of them: two such callers
+then queue on the same first row instead of deadlocking on each other's second.
 """
 
 from __future__ import annotations

@@ -2,7 +2,17 @@
 
 from rest_framework import serializers
 
-from inventory.models import Hold, Item, Location, Lot, RecallJob, Reservation, SerialNumber, StockBalance, StockMove
+from inventory.models import (
+    Hold,
+    Item,
+    Location,
+    Lot,
+    RecallJob,
+    Reservation,
+    SerialNumber,
+    StockBalance,
+    StockMove,
+)
 from mes.quantities import QUANTITY_DIGITS, QUANTITY_PLACES
 
 

@@ -32,7 +32,15 @@ from rest_framework.response import Response
 
 from inventory import selectors, services
 from inventory.api import stock_serializers as s
-from inventory.models import Hold, Item, Lot, Reservation, SerialNumber, StockBalance, StockMove
+from inventory.models import (
+    Hold,
+    Item,
+    Lot,
+    Reservation,
+    SerialNumber,
+    StockBalance,
+    StockMove,
+)
 from mes.api.pagination import LedgerCursorPagination
 from mes.api.permissions import ALL_ROLES, INTEGRATION, OPERATOR, PLANNER, QUALITY
 from mes.errors import ApplicationError

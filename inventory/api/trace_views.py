@@ -34,10 +34,10 @@ def resolve_node(*, lot_code=None, serial_code=None, item=None):
     if bool(lot_code) == bool(serial_code):
         raise InvalidInput("Give either a lot (with its item) or a serial number.", field="lot", code="lot_or_serial")
     model, code, field = (Lot, lot_code, "lot") if lot_code else (SerialNumber, serial_code, "serial")
-    rows = model.objects.select_related("item").filter(code=code)
+    rows = model.objects.filter(code=code)
     if item_id is not None:
         rows = rows.filter(item_id=item_id)
-    found = list(rows[:2])
+    found = list(rows.select_related("item")[:2])
     if not found:
         raise NotFound(f"No {field} {code}" + (f" of item {item_id}." if item_id else "."), extra={"field": field})
     if len(found) > 1:
@@ -80,9 +80,14 @@ class TraceViewSet(viewsets.ViewSet):
             max_depth = min(int(params.get("max_depth", MAX_DEPTH)), MAX_DEPTH)
         except ValueError:
             raise InvalidInput("max_depth must be a whole number.", field="max_depth", code="invalid") from None
-        node = resolve_node(lot_code=params.get("lot"), serial_code=params.get("serial"), item=params.get("item"))
-        trace = selectors.trace_backward if direction == "backward" else selectors.trace_forward
-        return Response({"direction": direction, **_with_decimal_strings(trace(**node, max_depth=max(max_depth, 1)))})
+        tree = selectors.trace_by_code(
+            direction=direction,
+            serial_code=params.get("serial"),
+            lot_code=params.get("lot"),
+            item=_item_id(params.get("item")),
+            max_depth=max(max_depth, 1),
+        )
+        return Response({"direction": direction, **_with_decimal_strings(tree)})
 
     @extend_schema(parameters=TRACE_PARAMETERS, responses={200: TRACE_RESPONSE})
     @action(detail=False, methods=["get"])

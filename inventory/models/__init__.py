@@ -2,7 +2,14 @@
 
 from inventory.models.genealogy import GenealogyLink, RecallJob
 from inventory.models.master import Item, Location, UnitOfMeasure
-from inventory.models.stock import Hold, Lot, Reservation, SerialNumber, StockBalance, StockMove
+from inventory.models.stock import (
+    Hold,
+    Lot,
+    Reservation,
+    SerialNumber,
+    StockBalance,
+    StockMove,
+)
 
 __all__ = [
     "GenealogyLink",

@@ -68,8 +68,13 @@ class GenealogyLink(models.Model):
             models.CheckConstraint(condition=~Q(consumed_key=F("produced_key")), name="genealogy_not_into_itself"),
         ]
         indexes = [
-            # Backward (what went into X): produced → consumed; forward (where did Y go): the reverse.
-            models.Index(fields=["produced_key", "consumed_key", "id"], name="genealogy_backward_idx"),
+            # Backward (what went into X): produced → consumed with what a trace tree shows of the
+            # link, so a backward trace reads no table pages. Forward (where did Y go): the keys
+            # only, as narrow as can be for the recall walk over hundreds of thousands of nodes.
+            models.Index(
+                fields=["produced_key", "consumed_key", "quantity", "operation_id", "work_order_id", "id"],
+                name="genealogy_backward_cover_idx",
+            ),
             models.Index(fields=["consumed_key", "produced_key"], name="genealogy_forward_idx"),
         ]
 

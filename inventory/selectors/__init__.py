@@ -20,6 +20,11 @@ __all__ = [
     "shortages_for",
 ]
 
-from inventory.selectors.trace import forward_leaf_keys, trace_backward, trace_forward  # noqa: E402
+from inventory.selectors.trace import (  # noqa: E402
+    forward_leaf_keys,
+    trace_backward,
+    trace_by_code,
+    trace_forward,
+)
 
-__all__ += ["forward_leaf_keys", "trace_backward", "trace_forward"]
+__all__ += ["forward_leaf_keys", "trace_backward", "trace_by_code", "trace_forward"]

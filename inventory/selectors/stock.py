@@ -13,10 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from inventory.models import Item, Lot, Reservation, SerialNumber, StockBalance, StockMove
+from inventory.models import (
+    Item,
+    Lot,
+    Reservation,
+    SerialNumber,
+    StockBalance,
+    StockMove,
+)
 from mes.quantities import ZERO
 
 

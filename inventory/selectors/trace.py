@@ -1,8 +1,9 @@
 """Trace backward (what went into X) and forward (where did Y go) through the genealogy.
 
 A trace tree is two statements: one recursive walk (``WITH RECURSIVE``, the same SQL on SQLite
-and PostgreSQL) over one of the two covering indexes of ``GenealogyLink``, then one query for
-the nodes it reached (serials, lots, items, where the lots are in stock).
+and PostgreSQL; it may start from a code, so the lookup costs no extra round trip) over one of
+the two covering indexes of ``GenealogyLink``, then one query for the nodes it reached (serials,
+lots, items, where the lots are in stock).
 
 The walk is kept apart from the node details on purpose. PostgreSQL guesses a recursive CTE
 returns hundreds of times the rows it does; joined in the same statement to serials, lots, items
@@ -20,8 +21,16 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from inventory.models import GenealogyLink, Item, Location, Lot, SerialNumber, StockBalance
+from inventory.models import (
+    GenealogyLink,
+    Item,
+    Location,
+    Lot,
+    SerialNumber,
+    StockBalance,
+)
 from inventory.models.genealogy import node_key
+from mes.errors import InvalidInput, NotFound
 from mes.quantities import quantize
 
 MAX_DEPTH = 50
@@ -38,19 +47,26 @@ RECALL_WORK_MEM = "64MB"
 DIRECTIONS = {"backward": ("produced_key", "consumed_key"), "forward": ("consumed_key", "produced_key")}
 
 # {a}: the key of the node we stand on, {b}: the key of the next node in this direction.
+# {roots}: the start, by key or by code (a lookup in the same round trip); its rows come first.
 _TREE_SQL = """
-WITH RECURSIVE tree(link_id, parent_key, node_key, depth) AS (
-    SELECT g.id, g.{a}, g.{b}, 1 FROM {links} g WHERE g.{a} = %s
+WITH RECURSIVE roots(node_key) AS (
+    {roots}
+),
+tree(link_id, parent_key, node_key, depth, quantity, operation_id, work_order_id) AS (
+    SELECT g.id, g.{a}, g.{b}, 1, g.quantity, g.operation_id, g.work_order_id
+    FROM roots r JOIN {links} g ON g.{a} = r.node_key
   UNION ALL
-    SELECT g.id, g.{a}, g.{b}, t.depth + 1
+    SELECT g.id, g.{a}, g.{b}, t.depth + 1, g.quantity, g.operation_id, g.work_order_id
     FROM tree t JOIN {links} g ON g.{a} = t.node_key
     WHERE t.depth < %s
 )
-SELECT t.link_id, t.parent_key, t.node_key, g.quantity, g.operation_id, g.work_order_id,
-       g.document_type, g.document_id
-FROM tree t JOIN {links} g ON g.id = t.link_id
-ORDER BY t.depth, t.link_id
+SELECT NULL, NULL, node_key, 0, NULL, NULL, NULL FROM roots
+UNION ALL
+SELECT link_id, parent_key, node_key, depth, quantity, operation_id, work_order_id FROM tree
+ORDER BY 4, 1
 """
+ROOT_BY_KEY = "SELECT CAST(%s AS BIGINT)"
+ROOT_BY_CODE = "SELECT {sign}n.id FROM {table} n WHERE n.code = %s{item}"
 
 # The nodes of a tree: serials, lots, and where the lots are in stock, in one statement.
 _DETAIL_SQL = """
@@ -100,9 +116,9 @@ SELECT DISTINCT node_key FROM down
 """
 
 
-def tree_sql(direction: str) -> str:
+def tree_sql(direction: str, roots: str = ROOT_BY_KEY) -> str:
     a, b = DIRECTIONS[direction]
-    return _TREE_SQL.format(a=a, b=b, **TABLES)
+    return _TREE_SQL.format(a=a, b=b, roots=roots, **TABLES)
 
 
 def leaves_sql() -> str:
@@ -167,13 +183,21 @@ def describe_nodes(keys) -> dict[int, dict]:
     return nodes
 
 
-def _tree(start: int, *, direction: str, max_depth: int) -> dict:
+def _walk(sql: str, params: list) -> tuple[list[int], list[tuple]]:
+    """Run a tree statement: the start keys (roots) and the link rows below them."""
     with connection.cursor() as cursor:
-        cursor.execute(tree_sql(direction), [start, max_depth])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
+    roots = [row[2] for row in rows if row[0] is None]
+    return roots, [row for row in rows if row[0] is not None]
+
+
+def _tree(start: int, *, direction: str, max_depth: int, rows: list[tuple] | None = None) -> dict:
+    if rows is None:
+        _roots, rows = _walk(tree_sql(direction), [start, max_depth])
     children: dict[int, list[tuple[int, dict]]] = defaultdict(list)
     seen: set[int] = set()
-    for link_id, parent, key, quantity, operation_id, work_order_id, doc_type, doc_id in rows:
+    for link_id, parent, key, _depth, quantity, operation_id, work_order_id in rows:
         if link_id in seen:  # a node reached along two paths brings its links twice
             continue
         seen.add(link_id)
@@ -184,8 +208,6 @@ def _tree(start: int, *, direction: str, max_depth: int) -> dict:
                     "quantity": quantize(Decimal(str(quantity))),
                     "operation_id": operation_id,
                     "work_order_id": work_order_id,
-                    "document_type": doc_type,
-                    "document_id": doc_id,
                 },
             )
         )
@@ -219,6 +241,25 @@ def trace_backward(*, serial=None, lot=None, max_depth: int = MAX_DEPTH) -> dict
 def trace_forward(*, serial=None, lot=None, max_depth: int = MAX_DEPTH) -> dict:
     """The tree of everything a serial or lot went into, to the last level."""
     return _tree(_start_key(lot=lot, serial=serial), direction="forward", max_depth=max_depth)
+
+
+def trace_by_code(
+    *, direction: str, serial_code: str | None = None, lot_code: str | None = None, item=None, max_depth: int = MAX_DEPTH
+) -> dict:
+    """The trace tree of a serial or lot named by its code (and item, when the code is not unique),
+    found and walked in one statement: what a scanner or the API asks."""
+    if bool(serial_code) == bool(lot_code):
+        raise InvalidInput("Give either a lot (with its item) or a serial number.", field="lot", code="lot_or_serial")
+    field, code, table, sign = ("serial", serial_code, TABLES["serials"], "-") if serial_code else ("lot", lot_code, TABLES["lots"], "")
+    item_id = getattr(item, "pk", item)
+    roots_sql = ROOT_BY_CODE.format(sign=sign, table=table, item=" AND n.item_id = %s" if item_id is not None else "")
+    params = [code, *([item_id] if item_id is not None else []), max_depth]
+    roots, rows = _walk(tree_sql(direction, roots_sql), params)
+    if not roots:
+        raise NotFound(f"No {field} {code}" + (f" of item {item_id}." if item_id is not None else "."), extra={"field": field})
+    if len(roots) > 1:
+        raise InvalidInput(f"{code} names a {field} of several items: give the item too.", field="item", code="ambiguous_code")
+    return _tree(roots[0], direction=direction, max_depth=max_depth, rows=rows)
 
 
 def forward_leaf_keys(*, serial=None, lot=None, max_depth: int = MAX_DEPTH) -> list[int]:

@@ -2,7 +2,7 @@
 
 from inventory.services.genealogy import link_consumed, link_genealogy
 from inventory.services.holds import place_hold, place_holds, release_hold
-from inventory.services.ledger import adjust, issue, produce, receive, reverse_move, scrap, transfer
+from inventory.services.issues import issue, scrap
 from inventory.services.lots import lot_update
 from inventory.services.master import (
     item_create,
@@ -13,8 +13,16 @@ from inventory.services.master import (
     location_upsert_by_external_id,
     upsert_by_external_id,
 )
+from inventory.services.movements import adjust, transfer
 from inventory.services.recall import recall_run, recall_start
-from inventory.services.reservations import release_reservation, release_reservations_for, reserve, reserve_many
+from inventory.services.receipts import produce, receive
+from inventory.services.reservations import (
+    release_reservation,
+    release_reservations_for,
+    reserve,
+    reserve_many,
+)
+from inventory.services.reversals import reverse_move
 
 __all__ = [
     "adjust",

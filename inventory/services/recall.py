@@ -17,7 +17,13 @@ from django.utils import timezone
 from inventory import errors
 from inventory.models import Hold, Lot, RecallJob, SerialNumber
 from inventory.models.genealogy import node_key
-from inventory.selectors.trace import FORWARD_WALK, MAX_DEPTH, RECALL_WORK_MEM, TABLES, recursive_query_cursor
+from inventory.selectors.trace import (
+    FORWARD_WALK,
+    MAX_DEPTH,
+    RECALL_WORK_MEM,
+    TABLES,
+    recursive_query_cursor,
+)
 from inventory.services import _common as c
 from inventory.services.holds import place_holds
 from mes.errors import InvalidTransition

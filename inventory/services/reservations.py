@@ -17,7 +17,7 @@ from inventory.locks import lock_balances, lock_items, lock_reservations
 from inventory.models import Item, Reservation
 from inventory.selectors.stock import item_stock
 from inventory.services import _common as c
-from inventory.services.ledger import _pinned_key
+from inventory.services._stock import _pinned_key
 from mes.errors import InvalidTransition, NotFound
 from mes.events import record_event
 from mes.quantities import ZERO

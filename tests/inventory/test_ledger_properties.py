@@ -18,7 +18,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inventory import services
-from inventory.models import Hold, Item, Lot, Reservation, SerialNumber, StockBalance, StockMove
+from inventory.models import (
+    Hold,
+    Item,
+    Lot,
+    Reservation,
+    SerialNumber,
+    StockBalance,
+    StockMove,
+)
 from inventory.selectors import available_quantity, ledger_discrepancies
 from mes.errors import ApplicationError
 

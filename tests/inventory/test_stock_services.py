@@ -7,7 +7,14 @@ import pytest
 from django.utils import timezone
 
 from inventory import services
-from inventory.errors import InsufficientStock, LotExpired, LotOnHold, SerialAlreadyExists, SerialNotAvailable, SerialOnHold
+from inventory.errors import (
+    InsufficientStock,
+    LotExpired,
+    LotOnHold,
+    SerialAlreadyExists,
+    SerialNotAvailable,
+    SerialOnHold,
+)
 from inventory.models import Lot, SerialNumber, StockBalance, StockMove
 from inventory.selectors import available_quantity, ledger_discrepancies, on_hand
 from mes.errors import InvalidInput

@@ -1,0 +1,101 @@
+"""Row handling shared by the stock services: locked rows, serial checks, shortfalls."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from inventory import errors
+from inventory.locks import lock_items, lock_lots, lock_serials
+from inventory.models import Item, Lot, Reservation, SerialNumber
+from inventory.services import _common as c
+from mes.errors import NotFound
+
+
+def _locked_item(item) -> Item:
+    items = lock_items([item])
+    pk = getattr(item, "pk", item)
+    if pk not in items:
+        raise NotFound(f"Item {pk} does not exist.")
+    return items[pk]
+
+
+def _relock_lot(lot: Lot | None, item: Item) -> Lot | None:
+    if lot is None:
+        return None
+    locked = lock_lots([lot])[lot.pk]
+    locked.item = item
+    return locked
+
+
+def _relock_serials(serials: list[SerialNumber], item: Item) -> list[SerialNumber]:
+    locked = lock_serials(serials)
+    out = []
+    for serial in serials:
+        row = locked[serial.pk]
+        row.item = item
+        out.append(row)
+    return out
+
+
+def _new_serials(item: Item, codes: list[str], *, lot: Lot | None, location_id: int) -> list[SerialNumber]:
+    """Create serials that must not exist yet (receipt, production)."""
+    taken = list(SerialNumber.objects.filter(item=item, code__in=codes).values_list("code", flat=True))
+    if taken:
+        raise errors.SerialAlreadyExists(item=item, codes=sorted(taken))
+    serials = SerialNumber.objects.bulk_create(
+        [
+            SerialNumber(item=item, code=code, lot=lot, current_location_id=location_id, status=SerialNumber.Status.AVAILABLE)
+            for code in codes
+        ]
+    )
+    for serial in serials:
+        serial.item = item
+    return serials
+
+
+def _serials_at(serials: list[SerialNumber], location_id: int, *, for_issue: bool) -> None:
+    for serial in serials:
+        if serial.current_location_id is None:
+            raise errors.SerialNotAvailable(serial=serial, why=f"is not in stock (it is {serial.status})")
+        if serial.current_location_id != location_id:
+            raise errors.SerialNotAvailable(serial=serial, why="is not at that location")
+        if for_issue and serial.status == SerialNumber.Status.ON_HOLD:
+            raise errors.SerialOnHold(serial=serial, reasons=c.active_hold_reasons(serial=serial))
+        if for_issue and serial.lot_id is not None:
+            lot = Lot.objects.select_related("item").get(pk=serial.lot_id)
+            c.check_lot_usable(lot)
+
+
+def _lot_of(item: Item, serials: list[SerialNumber]) -> Lot | None:
+    """Serials move per lot: a posting of several serials of different lots is split by the caller."""
+    lot_ids = {s.lot_id for s in serials}
+    if len(lot_ids) > 1:
+        raise errors.invalid("These serials belong to different lots; move them lot by lot.", field="serials", code="mixed_lots")
+    lot_id = next(iter(lot_ids), None)
+    return Lot.objects.get(pk=lot_id) if lot_id else None
+
+
+def _raise_shortfall(posting: c.Posting) -> None:
+    shortages = posting.shortfall()
+    if shortages:
+        raise errors.InsufficientStock(shortages=shortages)
+
+
+def _refresh_lots(*lots: Lot | None) -> None:
+    for lot in {lot.pk: lot for lot in lots if lot is not None}.values():
+        c.refresh_lot_status(lot)
+
+
+def _pinned_key(reservation: Reservation, item: Item) -> tuple[int, int | None] | None:
+    """The balance a reservation is pinned to (its ``reserved``), or None for a wider reservation."""
+    if reservation.location_id is None:
+        return None
+    if reservation.lot_id is None and item.tracking == Item.Tracking.LOT:
+        return None
+    return (reservation.location_id, reservation.lot_id)
+
+
+def _close_if_settled(reservation: Reservation) -> None:
+    if reservation.remaining <= 0 and reservation.status == Reservation.Status.OPEN:
+        reservation.status = Reservation.Status.CLOSED
+        reservation.closed_at = timezone.now()
