@@ -178,6 +178,8 @@ class ProductionReportSerializer(serializers.ModelSerializer):
         return rows if rows is not None else list(report.outputs.all())
 
     def get_reversed_by(self, report) -> int | None:
+        if getattr(report, "_links", None) is not None:
+            return None  # just made: nothing reverses it yet
         try:
             return report.reversed_by.pk
         except ProductionReport.DoesNotExist:

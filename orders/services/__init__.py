@@ -13,7 +13,8 @@ from orders.services.product import (
     routing_upsert_by_external_id,
 )
 from orders.services.release import ReleaseResult, Shortage, work_order_release
-from orders.services.reports import production_report_create, production_report_reverse
+from orders.services.report_reversal import production_report_reverse
+from orders.services.reports import production_report_create
 from orders.services.work_centers import (
     calendar_create,
     calendar_update,

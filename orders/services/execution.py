@@ -36,7 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Lot, SerialNumber
-from mes.errors import ApplicationError, InvalidTransition
+from mes.errors import ApplicationError, InvalidTransition, NotFound
 from mes.events import record_event
 from orders import errors
 from orders.models import (
@@ -93,10 +93,19 @@ def route_of(work_order_id: int) -> list[RouteStep]:
     return [RouteStep(*row) for row in rows]
 
 
-def neighbours(operation: WorkOrderOperation) -> tuple[RouteStep | None, RouteStep | None]:
-    """The operations just before and just after ``operation`` in its work order."""
-    route = route_of(operation.work_order_id)
-    index = next(i for i, step in enumerate(route) if step.pk == operation.pk)
+def neighbours(operation: WorkOrderOperation | int) -> tuple[RouteStep | None, RouteStep | None]:
+    """The operations just before and just after ``operation`` (an operation or its pk) in its
+    work order, in one query; ``NotFound`` when there is no such operation."""
+    pk = getattr(operation, "pk", operation)
+    route = [
+        RouteStep(*row)
+        for row in WorkOrderOperation.objects.filter(work_order__operations=pk)
+        .order_by("sequence")
+        .values_list("pk", "sequence", "work_center__line_side_location_id")
+    ]
+    index = next((i for i, step in enumerate(route) if step.pk == pk), None)
+    if index is None:
+        raise NotFound(f"Operation {pk} does not exist.")
     return (route[index - 1] if index > 0 else None), (route[index + 1] if index + 1 < len(route) else None)
 
 

@@ -16,7 +16,12 @@ from inventory.models import Item, Location
 from inventory.services import receive
 from orders import services
 from orders.models import DowntimeReason, ScrapReason, WorkOrder
-from tests.factories import ItemFactory, LocationFactory, WorkCenterFactory, WorkOrderFactory
+from tests.factories import (
+    ItemFactory,
+    LocationFactory,
+    WorkCenterFactory,
+    WorkOrderFactory,
+)
 
 __all__ = ["plant", "released", "report_body", "start", "supervisor_client"]
 

@@ -2,14 +2,18 @@
 and the dispatch list of a work center."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from mes.models import Event
 from orders import services
-from orders.models import OPERATION_TRANSITIONS, OperationEvent, OperationStatus, WorkOrder
+from orders.models import (
+    OPERATION_TRANSITIONS,
+    OperationEvent,
+    OperationStatus,
+    WorkOrder,
+)
 from tests.factories import WorkOrderFactory
 from tests.orders.execution_setup import *  # noqa: F403
 from tests.orders.execution_setup import report_body, start

@@ -7,11 +7,24 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.models import GenealogyLink, Lot, Reservation, SerialNumber, StockBalance, StockMove
+from inventory.models import (
+    GenealogyLink,
+    Lot,
+    Reservation,
+    SerialNumber,
+    StockBalance,
+    StockMove,
+)
 from inventory.selectors import ledger_discrepancies
 from inventory.services import place_hold
 from mes.models import Event
-from orders.models import OperationEvent, ProductionReport, ReportConsumption, WorkOrderMaterial, WorkOrderOperation
+from orders.models import (
+    OperationEvent,
+    ProductionReport,
+    ReportConsumption,
+    WorkOrderMaterial,
+    WorkOrderOperation,
+)
 from tests.orders.execution_setup import *  # noqa: F403
 from tests.orders.execution_setup import report_body, start
 

@@ -4,10 +4,21 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.models import GenealogyLink, Reservation, SerialNumber, StockBalance, StockMove
+from inventory.models import (
+    GenealogyLink,
+    Reservation,
+    SerialNumber,
+    StockBalance,
+    StockMove,
+)
 from inventory.selectors import ledger_discrepancies
 from mes.models import Event
-from orders.models import ProductionReport, ReportGenealogy, WorkOrderMaterial, WorkOrderOperation
+from orders.models import (
+    ProductionReport,
+    ReportGenealogy,
+    WorkOrderMaterial,
+    WorkOrderOperation,
+)
 from tests.orders.execution_setup import *  # noqa: F403
 from tests.orders.execution_setup import report_body, start
 
