@@ -11,7 +11,7 @@ from inventory.services import _common as c
 from mes.errors import NotFound
 
 
-def _locked_item(item) -> Item:
+def locked_item(item) -> Item:
     items = lock_items([item])
     pk = getattr(item, "pk", item)
     if pk not in items:
@@ -19,7 +19,7 @@ def _locked_item(item) -> Item:
     return items[pk]
 
 
-def _relock_lot(lot: Lot | None, item: Item) -> Lot | None:
+def relock_lot(lot: Lot | None, item: Item) -> Lot | None:
     if lot is None:
         return None
     locked = lock_lots([lot])[lot.pk]
@@ -27,7 +27,7 @@ def _relock_lot(lot: Lot | None, item: Item) -> Lot | None:
     return locked
 
 
-def _relock_serials(serials: list[SerialNumber], item: Item) -> list[SerialNumber]:
+def relock_serials(serials: list[SerialNumber], item: Item) -> list[SerialNumber]:
     locked = lock_serials(serials)
     out = []
     for serial in serials:
@@ -37,7 +37,7 @@ def _relock_serials(serials: list[SerialNumber], item: Item) -> list[SerialNumbe
     return out
 
 
-def _new_serials(item: Item, codes: list[str], *, lot: Lot | None, location_id: int) -> list[SerialNumber]:
+def new_serials(item: Item, codes: list[str], *, lot: Lot | None, location_id: int) -> list[SerialNumber]:
     """Create serials that must not exist yet (receipt, production)."""
     taken = list(SerialNumber.objects.filter(item=item, code__in=codes).values_list("code", flat=True))
     if taken:
@@ -53,7 +53,7 @@ def _new_serials(item: Item, codes: list[str], *, lot: Lot | None, location_id: 
     return serials
 
 
-def _serials_at(serials: list[SerialNumber], location_id: int, *, for_issue: bool) -> None:
+def serials_at(serials: list[SerialNumber], location_id: int, *, for_issue: bool) -> None:
     for serial in serials:
         if serial.current_location_id is None:
             raise errors.SerialNotAvailable(serial=serial, why=f"is not in stock (it is {serial.status})")
@@ -66,7 +66,7 @@ def _serials_at(serials: list[SerialNumber], location_id: int, *, for_issue: boo
             c.check_lot_usable(lot)
 
 
-def _lot_of(item: Item, serials: list[SerialNumber]) -> Lot | None:
+def lot_of(item: Item, serials: list[SerialNumber]) -> Lot | None:
     """Serials move per lot: a posting of several serials of different lots is split by the caller."""
     lot_ids = {s.lot_id for s in serials}
     if len(lot_ids) > 1:
@@ -75,18 +75,18 @@ def _lot_of(item: Item, serials: list[SerialNumber]) -> Lot | None:
     return Lot.objects.get(pk=lot_id) if lot_id else None
 
 
-def _raise_shortfall(posting: c.Posting) -> None:
+def raise_shortfall(posting: c.Posting) -> None:
     shortages = posting.shortfall()
     if shortages:
         raise errors.InsufficientStock(shortages=shortages)
 
 
-def _refresh_lots(*lots: Lot | None) -> None:
+def refresh_lots(*lots: Lot | None) -> None:
     for lot in {lot.pk: lot for lot in lots if lot is not None}.values():
         c.refresh_lot_status(lot)
 
 
-def _pinned_key(reservation: Reservation, item: Item) -> tuple[int, int | None] | None:
+def pinned_key(reservation: Reservation, item: Item) -> tuple[int, int | None] | None:
     """The balance a reservation is pinned to (its ``reserved``), or None for a wider reservation."""
     if reservation.location_id is None:
         return None
@@ -95,7 +95,7 @@ def _pinned_key(reservation: Reservation, item: Item) -> tuple[int, int | None] 
     return (reservation.location_id, reservation.lot_id)
 
 
-def _close_if_settled(reservation: Reservation) -> None:
+def close_if_settled(reservation: Reservation) -> None:
     if reservation.remaining <= 0 and reservation.status == Reservation.Status.OPEN:
         reservation.status = Reservation.Status.CLOSED
         reservation.closed_at = timezone.now()

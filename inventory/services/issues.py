@@ -12,15 +12,15 @@ from inventory.models import Reservation, SerialNumber, StockMove
 from inventory.selectors.stock import item_stock
 from inventory.services import _common as c
 from inventory.services._stock import (
-    _close_if_settled,
-    _locked_item,
-    _lot_of,
-    _pinned_key,
-    _raise_shortfall,
-    _refresh_lots,
-    _relock_lot,
-    _relock_serials,
-    _serials_at,
+    close_if_settled,
+    locked_item,
+    lot_of,
+    pinned_key,
+    raise_shortfall,
+    refresh_lots,
+    relock_lot,
+    relock_serials,
+    serials_at,
 )
 from mes.errors import InvalidTransition
 from mes.events import record_event
@@ -47,16 +47,16 @@ def issue(
 ) -> list[StockMove]:
     """Issue stock to production. Refuses held or expired lots, held serials, and stock that is
     reserved for someone else; when ``reservation`` is given, consumes it first."""
-    item = _locked_item(item)
+    item = locked_item(item)
     quantity = c.check_quantity(item, quantity)
     location_id = getattr(location, "pk", location)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
-    lot = _relock_lot(c.find_lot(item, lot), item)
-    serial_rows = _relock_serials(c.find_serials(item, serials), item)
+    lot = relock_lot(c.find_lot(item, lot), item)
+    serial_rows = relock_serials(c.find_serials(item, serials), item)
     c.require_serials(item, serial_rows, quantity)
     if serial_rows:
-        _serials_at(serial_rows, location_id, for_issue=True)
-        lot = lot or _lot_of(item, serial_rows)
+        serials_at(serial_rows, location_id, for_issue=True)
+        lot = lot or lot_of(item, serial_rows)
     c.require_lot(item, lot)
     if lot is not None:
         c.check_lot_usable(lot)
@@ -107,19 +107,19 @@ def issue(
     consumed = ZERO
     if reservation is not None:
         consumed = min(reservation.remaining, quantity)
-        pinned = _pinned_key(reservation, item)
+        pinned = pinned_key(reservation, item)
         if pinned is not None and consumed:
             posting.reserved_deltas[pinned] = -consumed
     posting.lock(posting.reserved_deltas)
-    _raise_shortfall(posting)
+    raise_shortfall(posting)
     moves = posting.write()
     for serial in serial_rows:
         c.serial_leaves_stock(serial, status=SerialNumber.Status.CONSUMED)
     if reservation is not None and consumed:
         reservation.quantity_consumed += consumed
-        _close_if_settled(reservation)
+        close_if_settled(reservation)
         reservation.save(update_fields=["quantity_consumed", "status", "closed_at"])
-    _refresh_lots(lot)
+    refresh_lots(lot)
     payload = {**c.move_payload(moves), "reservation": getattr(reservation, "pk", None), "reservation_consumed": consumed}
     record_event(type="stock.issued", aggregate_type="item", aggregate_id=item.pk, payload=payload, actor=user)
     return moves
@@ -141,17 +141,17 @@ def scrap(
     user,
 ) -> list[StockMove]:
     """Scrap stock (held material may be scrapped: that is a disposition); ``reason`` required."""
-    item = _locked_item(item)
+    item = locked_item(item)
     reason = c.check_reason(reason, what="scrapping stock")
     quantity = c.check_quantity(item, quantity)
     location_id = getattr(location, "pk", location)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
-    lot = _relock_lot(c.find_lot(item, lot), item)
-    serial_rows = _relock_serials(c.find_serials(item, serials), item)
+    lot = relock_lot(c.find_lot(item, lot), item)
+    serial_rows = relock_serials(c.find_serials(item, serials), item)
     c.require_serials(item, serial_rows, quantity)
     if serial_rows:
-        _serials_at(serial_rows, location_id, for_issue=False)
-        lot = lot or _lot_of(item, serial_rows)
+        serials_at(serial_rows, location_id, for_issue=False)
+        lot = lot or lot_of(item, serial_rows)
     c.require_lot(item, lot)
     posting = c.Posting(
         item=item,
@@ -168,11 +168,11 @@ def scrap(
     else:
         posting.add(kind=Kind.SCRAP, quantity=quantity, from_location=location_id, lot=lot)
     posting.lock()
-    _raise_shortfall(posting)
+    raise_shortfall(posting)
     moves = posting.write()
     for serial in serial_rows:
         c.serial_leaves_stock(serial, status=SerialNumber.Status.SCRAPPED)
-    _refresh_lots(lot)
+    refresh_lots(lot)
     record_event(
         type="stock.scrapped",
         aggregate_type="item",

@@ -10,14 +10,14 @@ from inventory import errors
 from inventory.models import Lot, SerialNumber, StockMove
 from inventory.services import _common as c
 from inventory.services._stock import (
-    _locked_item,
-    _lot_of,
-    _new_serials,
-    _raise_shortfall,
-    _refresh_lots,
-    _relock_lot,
-    _relock_serials,
-    _serials_at,
+    locked_item,
+    lot_of,
+    new_serials,
+    raise_shortfall,
+    refresh_lots,
+    relock_lot,
+    relock_serials,
+    serials_at,
 )
 from mes.events import record_event
 
@@ -38,18 +38,18 @@ def transfer(
     user,
 ) -> list[StockMove]:
     """Move stock between locations. Held material may move (e.g. into quarantine)."""
-    item = _locked_item(item)
+    item = locked_item(item)
     quantity = c.check_quantity(item, quantity)
     from_id, to_id = getattr(from_location, "pk", from_location), getattr(to_location, "pk", to_location)
     if from_id == to_id:
         raise errors.invalid("From and to location are the same.", field="to_location", code=errors.SAME_LOCATION)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
-    lot = _relock_lot(c.find_lot(item, lot), item)
-    serial_rows = _relock_serials(c.find_serials(item, serials), item)
+    lot = relock_lot(c.find_lot(item, lot), item)
+    serial_rows = relock_serials(c.find_serials(item, serials), item)
     c.require_serials(item, serial_rows, quantity)
     if serial_rows:
-        _serials_at(serial_rows, from_id, for_issue=False)
-        lot = lot or _lot_of(item, serial_rows)
+        serials_at(serial_rows, from_id, for_issue=False)
+        lot = lot or lot_of(item, serial_rows)
     c.require_lot(item, lot)
     posting = c.Posting(item=item, user=user, reason=reason, reference=reference)
     if serial_rows:
@@ -58,7 +58,7 @@ def transfer(
     else:
         posting.add(kind=Kind.TRANSFER, quantity=quantity, from_location=from_id, to_location=to_id, lot=lot)
     posting.lock()
-    _raise_shortfall(posting)
+    raise_shortfall(posting)
     moves = posting.write()
     for serial in serial_rows:
         c.serial_enters_stock(serial, to_id)
@@ -83,7 +83,7 @@ def adjust(
 
     A positive adjustment creates the lot when new; its serials may be new or out of stock.
     """
-    item = _locked_item(item)
+    item = locked_item(item)
     reason = c.check_reason(reason, what="a stock adjustment")
     quantity = c.check_quantity(item, quantity, allow_negative=True)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
@@ -95,16 +95,16 @@ def adjust(
             lot = c.find_lot(item, lot)
         elif lot:
             lot = c.get_or_create_lot(item, lot, expires_on=expires_on)
-        lot = _relock_lot(lot, item)
+        lot = relock_lot(lot, item)
         c.require_lot(item, lot, field="lot_code")
         codes = c.clean_serial_codes(item, [getattr(s, "code", s) for s in (serials or [])], quantity)
         existing = {s.code: s for s in SerialNumber.objects.filter(item=item, code__in=codes)}
-        serial_rows = _relock_serials(list(existing.values()), item)
+        serial_rows = relock_serials(list(existing.values()), item)
         in_stock = sorted(s.code for s in serial_rows if s.current_location_id is not None)
         if in_stock:
             raise errors.SerialAlreadyExists(item=item, codes=in_stock)
         new_codes = [code for code in codes if code not in existing]
-        serial_rows += _new_serials(item, new_codes, lot=lot, location_id=location_id)
+        serial_rows += new_serials(item, new_codes, lot=lot, location_id=location_id)
         for serial in serial_rows:
             if serial.lot_id != (lot.pk if lot else None):
                 raise errors.invalid(f"Serial {serial.code} belongs to another lot.", field="serial_codes", code="mixed_lots")
@@ -115,26 +115,26 @@ def adjust(
             posting.add(kind=Kind.ADJUSTMENT, quantity=quantity, to_location=location_id, lot=lot)
     else:
         quantity = -quantity
-        lot = _relock_lot(c.find_lot(item, lot), item)
-        serial_rows = _relock_serials(c.find_serials(item, serials), item)
+        lot = relock_lot(c.find_lot(item, lot), item)
+        serial_rows = relock_serials(c.find_serials(item, serials), item)
         c.require_serials(item, serial_rows, quantity)
         if serial_rows:
-            _serials_at(serial_rows, location_id, for_issue=False)
-            lot = lot or _lot_of(item, serial_rows)
+            serials_at(serial_rows, location_id, for_issue=False)
+            lot = lot or lot_of(item, serial_rows)
             for serial in serial_rows:
                 posting.add(kind=Kind.ADJUSTMENT, quantity=Decimal(1), from_location=location_id, lot=lot, serial=serial)
         else:
             c.require_lot(item, lot)
             posting.add(kind=Kind.ADJUSTMENT, quantity=quantity, from_location=location_id, lot=lot)
     posting.lock()
-    _raise_shortfall(posting)
+    raise_shortfall(posting)
     moves = posting.write()
     for serial in serial_rows:
         if moves[0].to_location_id:
             c.serial_enters_stock(serial, location_id)
         else:
             c.serial_leaves_stock(serial, status=SerialNumber.Status.CONSUMED)
-    _refresh_lots(lot)
+    refresh_lots(lot)
     payload = {**c.move_payload(moves), "reason": reason, "direction": "in" if moves[0].to_location_id else "out"}
     record_event(type="stock.adjusted", aggregate_type="item", aggregate_id=item.pk, payload=payload, actor=user)
     return moves

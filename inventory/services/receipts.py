@@ -10,10 +10,10 @@ from inventory import errors
 from inventory.models import Item, SerialNumber, StockMove
 from inventory.services import _common as c
 from inventory.services._stock import (
-    _locked_item,
-    _new_serials,
-    _refresh_lots,
-    _relock_lot,
+    locked_item,
+    new_serials,
+    refresh_lots,
+    relock_lot,
 )
 from mes.events import record_event
 
@@ -35,7 +35,7 @@ def receive(
     user,
 ) -> list[StockMove]:
     """Goods received into ``location``; creates the lot and the serials when new."""
-    item = _locked_item(item)
+    item = locked_item(item)
     c.check_unit(item, unit)
     quantity = c.check_quantity(item, quantity)
     c.require_no_tracking_input(item, lot=lot_code, serials=serial_codes)
@@ -43,16 +43,16 @@ def receive(
     if item.tracking == Item.Tracking.LOT and not lot_code:
         raise errors.invalid(f"{item.code} is lot-tracked: give the lot code.", field="lot_code", code=errors.LOT_REQUIRED)
     lot = c.get_or_create_lot(item, lot_code, expires_on=expires_on, supplier_lot=supplier_lot) if lot_code else None
-    lot = _relock_lot(lot, item)
+    lot = relock_lot(lot, item)
     posting = c.Posting(item=item, user=user, reference=reference)
     location_id = getattr(location, "pk", location)
     if codes:
-        for serial in _new_serials(item, codes, lot=lot, location_id=location_id):
+        for serial in new_serials(item, codes, lot=lot, location_id=location_id):
             posting.add(kind=Kind.RECEIPT, quantity=Decimal(1), to_location=location_id, lot=lot, serial=serial)
     else:
         posting.add(kind=Kind.RECEIPT, quantity=quantity, to_location=location_id, lot=lot)
     moves = posting.write()
-    _refresh_lots(lot)
+    refresh_lots(lot)
     record_event(type="stock.received", aggregate_type="item", aggregate_id=item.pk, payload=c.move_payload(moves), actor=user)
     return moves
 
@@ -79,14 +79,14 @@ def produce(
     code)`` to say which produced serial a component went into."""
     from inventory.services.genealogy import link_consumed
 
-    item = _locked_item(item)
+    item = locked_item(item)
     quantity = c.check_quantity(item, quantity)
     c.require_no_tracking_input(item, lot=lot_code, serials=serial_codes)
     codes = c.clean_serial_codes(item, serial_codes, quantity)
     if item.tracking == Item.Tracking.LOT and not lot_code:
         raise errors.invalid(f"{item.code} is lot-tracked: give the lot code.", field="lot_code", code=errors.LOT_REQUIRED)
     lot = c.get_or_create_lot(item, lot_code, expires_on=expires_on) if lot_code else None
-    lot = _relock_lot(lot, item)
+    lot = relock_lot(lot, item)
     location_id = getattr(location, "pk", location)
     posting = c.Posting(
         item=item,
@@ -99,13 +99,13 @@ def produce(
     )
     produced_serials: list[SerialNumber] = []
     if codes:
-        produced_serials = _new_serials(item, codes, lot=lot, location_id=location_id)
+        produced_serials = new_serials(item, codes, lot=lot, location_id=location_id)
         for serial in produced_serials:
             posting.add(kind=Kind.PRODUCTION, quantity=Decimal(1), to_location=location_id, lot=lot, serial=serial)
     else:
         posting.add(kind=Kind.PRODUCTION, quantity=quantity, to_location=location_id, lot=lot)
     moves = posting.write()
-    _refresh_lots(lot)
+    refresh_lots(lot)
     links = link_consumed(
         consumed=consumed,
         produced_lot=lot,

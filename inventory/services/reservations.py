@@ -17,7 +17,7 @@ from inventory.locks import lock_balances, lock_items, lock_reservations
 from inventory.models import Item, Reservation
 from inventory.selectors.stock import item_stock
 from inventory.services import _common as c
-from inventory.services._stock import _pinned_key
+from inventory.services._stock import pinned_key
 from mes.errors import InvalidTransition, NotFound
 from mes.events import record_event
 from mes.quantities import ZERO
@@ -49,7 +49,7 @@ def _create(*, item: Item, quantity: Decimal, demand_type: str, demand_id: int, 
         demand_id=demand_id,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    pinned = _pinned_key(reservation, item)
+    pinned = pinned_key(reservation, item)
     if pinned is not None:
         balance = lock_balances(item_id=item.pk, keys=[pinned])[pinned]
         balance.reserved += quantity
@@ -155,7 +155,7 @@ def _release(reservation: Reservation, quantity: Decimal, item: Item, user) -> R
         reservation.status = Reservation.Status.CLOSED
         reservation.closed_at = timezone.now()
     reservation.save(update_fields=["quantity_released", "status", "closed_at"])
-    pinned = _pinned_key(reservation, item)
+    pinned = pinned_key(reservation, item)
     if pinned is not None and quantity:
         balance = lock_balances(item_id=item.pk, keys=[pinned])[pinned]
         balance.reserved -= quantity

@@ -8,11 +8,11 @@ from inventory import errors
 from inventory.models import Lot, SerialNumber, StockMove
 from inventory.services import _common as c
 from inventory.services._stock import (
-    _locked_item,
-    _raise_shortfall,
-    _refresh_lots,
-    _relock_lot,
-    _relock_serials,
+    locked_item,
+    raise_shortfall,
+    refresh_lots,
+    relock_lot,
+    relock_serials,
 )
 from mes.events import record_event
 
@@ -27,14 +27,14 @@ def reverse_move(*, move: StockMove, reason: str, user) -> StockMove:
     and genealogy links written with a production stay as history.
     """
     reason = c.check_reason(reason, what="a reversal")
-    item = _locked_item(move.item_id)
+    item = locked_item(move.item_id)
     original = StockMove.objects.select_for_update(of=("self",)).get(pk=move.pk)
     if original.kind == Kind.REVERSAL:
         raise errors.ReversalNotReversible(move=original)
     if StockMove.objects.filter(reverses=original).exists():
         raise errors.AlreadyReversed(move=original)
-    lot = _relock_lot(Lot.objects.get(pk=original.lot_id) if original.lot_id else None, item)
-    serial = _relock_serials([original.serial], item)[0] if original.serial_id else None
+    lot = relock_lot(Lot.objects.get(pk=original.lot_id) if original.lot_id else None, item)
+    serial = relock_serials([original.serial], item)[0] if original.serial_id else None
     if serial is not None:
         if original.to_location_id is not None and serial.current_location_id != original.to_location_id:
             raise errors.SerialNotAvailable(serial=serial, why="is no longer where that move put it")
@@ -60,14 +60,14 @@ def reverse_move(*, move: StockMove, reason: str, user) -> StockMove:
         reference=original.reference,
     )
     posting.lock()
-    _raise_shortfall(posting)
+    raise_shortfall(posting)
     (reversal,) = posting.write()
     if serial is not None:
         if original.from_location_id is not None:
             c.serial_enters_stock(serial, original.from_location_id)
         else:
             c.serial_leaves_stock(serial, status=SerialNumber.Status.CONSUMED)
-    _refresh_lots(lot)
+    refresh_lots(lot)
     record_event(
         type="stock.reversed",
         aggregate_type="item",
