@@ -100,3 +100,20 @@ def test_many_small_issues_at_once_lose_no_update(screws, line, clerk):
     assert (len(ok), len(refused)) == (6, 2)
     assert StockBalance.objects.get(item=screws).quantity == 0
     assert ledger_discrepancies() == []
+
+
+def test_two_api_requests_issuing_the_last_of_a_lot_one_is_refused(chips, line, clerk, api_client_for):
+    services.receive(item=chips, location=line, quantity=3, lot_code="L7", user=clerk)
+    clients = [api_client_for("operator"), api_client_for("operator")]
+    body = {"item": chips.pk, "location": line.pk, "quantity": "3", "lot_code": "L7", "work_order_id": 9}
+
+    def post(client):
+        return lambda: client.post("/api/v1/stock/issues/", body, format="json")
+
+    responses = race(*(post(client) for client in clients))
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    refused = next(r for r in responses if r.status_code == 409)
+    assert refused.json()["code"] == "insufficient_stock"
+    assert StockBalance.objects.get(lot__code="L7").quantity == 0
+    assert StockMove.objects.filter(kind="issue").count() == 1
+    assert ledger_discrepancies() == []
