@@ -1,0 +1,440 @@
+"""Production report throughput over HTTP, on PostgreSQL under gunicorn.
+
+Creates its own database (``mes_bench_reports``), migrates it, and seeds a plant: ``--products``
+serial-tracked boards, each made on its own SMT work center from three lot-tracked components
+(several lots each, received at the line side), and one released, running work order per
+tablet (client). Then it starts the application under gunicorn on 127.0.0.1 against that
+database and drives ``--clients`` tablets (threads with ``requests`` sessions, spread over
+``--processes`` client processes) for ``--duration`` seconds. Every request is
+``POST /api/v1/operations/{id}/reports/`` with its own ``Idempotency-Key``: one good board,
+consuming three lots (one of each component) and producing one new serial number. A share of
+the requests (``--retry-share``) is sent again with the same key, as a tablet does when the
+answer was lost: it must come back replayed, with the same report.
+
+Afterwards it checks, from the database: the ledger invariant
+(``inventory.selectors.ledger_discrepancies()`` is empty); every acknowledged report landed
+exactly once (reports, issue moves, production moves and serials equal the acknowledged
+requests; nothing from refused or retried requests); every retry was a replay of its first
+answer. It prints reports per second and latency percentiles of the first attempts.
+
+    .venv/bin/python bench/report_throughput.py                  # 60 s, defaults below
+    .venv/bin/python bench/report_throughput.py --duration 10    # smoke run
+    .venv/bin/python bench/report_throughput.py --products 1     # every tablet on one product
+    .venv/bin/python bench/report_throughput.py --profile        # also count the statements of one report
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+COMPONENTS = ("PCB", "SOC", "MEM")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg-url", default=os.environ.get("MES_BENCH_PGURL", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument("--db", default="mes_bench_reports")
+    parser.add_argument("--duration", type=float, default=60.0, help="measured seconds (default 60)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring (default 3)")
+    parser.add_argument("--clients", type=int, default=12, help="tablets reporting at once (default 12)")
+    parser.add_argument("--processes", type=int, default=2, help="client processes the tablets are spread over (default 2)")
+    parser.add_argument("--products", type=int, default=4, help="products, each with its own components (default 4)")
+    parser.add_argument("--lots", type=int, default=3, help="lots of each component (default 3)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread when > 1)")
+    parser.add_argument("--retry-share", type=float, default=0.05, help="share of requests sent twice with one key (default 0.05)")
+    parser.add_argument("--broker", default=os.environ.get("MES_BENCH_BROKER", ""), help="CELERY_BROKER_URL for the server (default: eager)")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="before the run: statements of one report by owner and its time served alone (MES_BENCH_SHOW_SQL=1 prints them)")
+    return parser.parse_args()
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def create_database(args) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.db}"')
+
+
+def setup_django(database_url: str, broker: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["CELERY_BROKER_URL"] = broker
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+def seed(args) -> list[dict]:
+    """The plant and one running work order per tablet; returns what each tablet needs."""
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from rest_framework.authtoken.models import Token
+
+    from inventory.models import Item, Location
+    from inventory.services import receive
+    from orders import services
+    from orders.models import WorkCenter, WorkOrder
+
+    stores = Location.objects.create(code="STORES", name="Stores", purpose=Location.Purpose.STORAGE)
+    line = Location.objects.create(code="LINE", name="Line side", purpose=Location.Purpose.LINE_SIDE, parent=None)
+    Location.objects.create(code="FG", name="Finished goods", purpose=Location.Purpose.FINISHED_GOODS)
+    clerk = get_user_model().objects.create(username="bench-clerk")
+    planner = get_user_model().objects.create(username="bench-planner")
+    planner.groups.add(Group.objects.get(name="planner"))
+    operator_group = Group.objects.get(name="operator")
+
+    tablets_per_product = [0] * args.products
+    for client in range(args.clients):
+        tablets_per_product[client % args.products] += 1
+    # each tablet reports at most this many boards (a generous ceiling on 60 s at several hundred per second)
+    per_order = max(200, int(args.duration + args.warmup) * 60)
+    products = []
+    for p in range(args.products):
+        board = Item.objects.create(code=f"BRD-{p}", name=f"Board {p}", tracking=Item.Tracking.SERIAL, kind=Item.Kind.MANUFACTURED)
+        parts = [Item.objects.create(code=f"{c}-{p}", name=f"{c} for board {p}", tracking=Item.Tracking.LOT) for c in COMPONENTS]
+        center = WorkCenter.objects.create(code=f"SMT-{p}", name=f"SMT line {p}", line_side_location=line)
+        services.bom_create(
+            data={
+                "item": board,
+                "revision": "A",
+                "status": "active",
+                "lines": [
+                    {"component": part, "quantity": Decimal(1), "scrap_factor": Decimal(0), "operation_sequence": 10, "is_phantom": False}
+                    for part in parts
+                ],
+            }
+        )
+        services.routing_create(
+            data={
+                "item": board,
+                "revision": "A",
+                "status": "active",
+                "operations": [{"sequence": 10, "name": "SMT", "work_center": center, "setup_minutes": Decimal(10), "run_minutes_per_unit": Decimal(1)}],
+            }
+        )
+        lot_size = Decimal(per_order * tablets_per_product[p] // args.lots + per_order)
+        lots = {}
+        for part in parts:
+            lots[part.pk] = []
+            for n in range(args.lots):
+                code = f"{part.code}-L{n}"
+                receive(item=part, location=line, quantity=lot_size, lot_code=code, user=clerk)
+                lots[part.pk].append(code)
+        products.append({"board": board, "parts": parts, "lots": lots})
+    del stores
+
+    tablets = []
+    for client in range(args.clients):
+        product = products[client % args.products]
+        user = get_user_model().objects.create(username=f"tablet-{client:02d}")
+        user.groups.add(operator_group)
+        token = Token.objects.create(user=user)
+        order = WorkOrder.objects.create(number=f"WO-BENCH-{client:03d}", item=product["board"], quantity=Decimal(per_order))
+        order = services.work_order_release(work_order=order, user=planner).work_order
+        operation = order.operations.get()
+        services.operation_start(operation=operation, user=user)
+        tablets.append(
+            {
+                "client": client,
+                "token": token.key,
+                "operation": operation.pk,
+                # the lots on this tablet's feeders: one per component
+                "consumed": [
+                    {"item": part.pk, "lot": product["lots"][part.pk][client % args.lots], "quantity": "1"} for part in product["parts"]
+                ],
+            }
+        )
+    return tablets
+
+
+OWNERS = (
+    ("SAVEPOINT", "savepoints"),
+    ("RELEASE SAVEPOINT", "savepoints"),
+    ('"inventory_', "inventory"),
+    ("inventory_genealogylink", "inventory"),
+    ('"orders_', "orders"),
+    ('"quality_', "quality"),
+    ('"mes_', "platform"),
+    ('"auth', "platform"),
+)
+
+
+def _owner(sql: str) -> str:
+    for marker, owner in OWNERS:
+        if sql.startswith(marker) or (marker.startswith('"') or marker.startswith("inventory_")) and marker in sql[:200]:
+            return owner
+    return "other"
+
+
+def profile_reports(tablet: dict, samples: int = 30) -> None:
+    """Statements of one report by owner, and the time of one report served in this process
+    (single client, no concurrency: the CPU a report costs), each rolled back."""
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {tablet['token']}")
+
+    class Rollback(Exception):
+        pass
+
+    times, statements, status = [], [], None
+    for n in range(samples + 3):
+        body = {"quantity_good": "1", "consumed": tablet["consumed"], "produced_serials": [f"PROFILE-{n}"]}
+        started = time.perf_counter()
+        try:
+            with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+                response = client.post(
+                    f"/api/v1/operations/{tablet['operation']}/reports/", body, content_type="application/json",
+                    HTTP_IDEMPOTENCY_KEY=f"profile-{n}",
+                )
+                raise Rollback
+        except Rollback:
+            pass
+        if n >= 3:  # the first ones warm the caches
+            times.append((time.perf_counter() - started) * 1000)
+        statements, status = [q["sql"] for q in queries.captured_queries], response.status_code
+    by_owner: dict[str, int] = {}
+    for sql in statements:
+        by_owner[_owner(sql)] = by_owner.get(_owner(sql), 0) + 1
+    log(f"one report: HTTP {status}, {len(statements)} statements: " + ", ".join(f"{k} {v}" for k, v in sorted(by_owner.items())))
+    log(f"one report served alone in this process: median {statistics.median(times):.1f} ms over {samples} (rolled back)")
+    if os.environ.get("MES_BENCH_SHOW_SQL"):
+        for sql in statements:
+            print(f"    [{_owner(sql)}] {sql[:150]}")
+
+
+def start_server(args, database_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": args.broker,
+        "DB_CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+        "THROTTLE_USER": "10000000/minute",
+    }
+    command = [str(ROOT / ".venv/bin/gunicorn"), "mes.wsgi:application", "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers)]
+    if args.threads > 1:
+        command += ["--worker-class", "gthread", "--threads", str(args.threads)]
+    command += ["--log-level", "warning", "--timeout", "120", "--backlog", "512"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    import requests
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{args.port}/health/", timeout=2).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    stop_server(server)
+    raise SystemExit("gunicorn did not come up")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# --- the tablets --------------------------------------------------------------------------------
+
+
+def tablet_loop(tablet: dict, port: int, start_at: float, measure_from: float, stop_at: float, retry_share: float, seed: int, out: list) -> None:
+    import requests
+
+    rng = random.Random(seed)
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Token {tablet['token']}", "Content-Type": "application/json"})
+    url = f"http://127.0.0.1:{port}/api/v1/operations/{tablet['operation']}/reports/"
+    time.sleep(max(0.0, start_at - time.time()))
+    n = 0
+    while time.time() < stop_at:
+        n += 1
+        key = f"t{tablet['client']}-{uuid.uuid4().hex}"
+        body = {
+            "quantity_good": "1",
+            "consumed": tablet["consumed"],
+            "produced_serials": [f"SN-{tablet['client']:02d}-{n:07d}-{uuid.uuid4().hex[:6]}"],
+            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        }
+        sent = time.time()
+        try:
+            response = session.post(url, json=body, headers={"Idempotency-Key": key}, timeout=30)
+            status, report = response.status_code, (response.json().get("id") if response.status_code == 201 else None)
+            code = None if status == 201 else response.json().get("code", str(status))
+        except requests.RequestException as exc:  # the answer was lost: retry with the same key, as a tablet does
+            status, report, code = 0, None, type(exc).__name__
+        took = time.time() - sent
+        replayed = None
+        if status == 0 or rng.random() < retry_share:
+            again = session.post(url, json=body, headers={"Idempotency-Key": key}, timeout=30)
+            same = again.status_code == 201 and again.json().get("id") == report if status == 201 else again.status_code == 201
+            replayed = (again.headers.get("Idempotent-Replayed") == "true" or status == 0, same, again.json().get("id") if again.status_code == 201 else None)
+            if status == 0 and again.status_code == 201:
+                status, report = 201, again.json()["id"]
+        out.append((sent >= measure_from, key, status, report, code, took, replayed))
+
+
+def client_process(tablets: list[dict], args_dict: dict, start_at: float, queue) -> None:
+    results: list = []
+    threads = []
+    for tablet in tablets:
+        rows: list = []
+        results.append(rows)
+        thread = threading.Thread(
+            target=tablet_loop,
+            args=(tablet, args_dict["port"], start_at, start_at + args_dict["warmup"], start_at + args_dict["warmup"] + args_dict["duration"],
+                  args_dict["retry_share"], args_dict["seed"] + tablet["client"], rows),
+        )
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    queue.put([row for rows in results for row in rows])
+
+
+def drive(args, tablets: list[dict]) -> list:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    start_at = time.time() + 2.0
+    groups = [tablets[i :: args.processes] for i in range(args.processes)]
+    settings = {"port": args.port, "warmup": args.warmup, "duration": args.duration, "retry_share": args.retry_share, "seed": args.seed}
+    processes = [context.Process(target=client_process, args=(group, settings, start_at, queue)) for group in groups if group]
+    for process in processes:
+        process.start()
+    rows = []
+    for _ in processes:
+        rows.extend(queue.get())
+    for process in processes:
+        process.join()
+    return rows
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
+def check(rows: list, tablets: list[dict]) -> list[str]:
+    from django.db.models import Sum
+
+    from inventory.models import SerialNumber, StockMove
+    from inventory.selectors import ledger_discrepancies
+    from orders.models import ProductionReport, WorkOrderOperation
+
+    problems = []
+    acknowledged = {row[1]: row[3] for row in rows if row[2] == 201}
+    ids = list(acknowledged.values())
+    if len(set(ids)) != len(ids):
+        problems.append(f"{len(ids) - len(set(ids))} acknowledged requests share a report")
+    reports = set(ProductionReport.objects.values_list("pk", flat=True))
+    if reports != set(ids):
+        problems.append(f"reports in the database: {len(reports)}, acknowledged: {len(set(ids))} "
+                        f"(lost: {len(set(ids) - reports)}, unacknowledged: {len(reports - set(ids))})")
+    issues = StockMove.objects.filter(kind="issue", document_type="production_report").count()
+    production = StockMove.objects.filter(kind="production", document_type="production_report").count()
+    serials = SerialNumber.objects.filter(item__code__startswith="BRD-").count()
+    if (issues, production, serials) != (3 * len(reports), len(reports), len(reports)):
+        problems.append(f"moves: {issues} issues, {production} production, {serials} serials for {len(reports)} reports")
+    good = WorkOrderOperation.objects.aggregate(total=Sum("quantity_good"))["total"] or 0
+    if good != len(reports):
+        problems.append(f"operations count {good} good for {len(reports)} reports")
+    replays = [row[6] for row in rows if row[6] is not None]
+    bad_replays = [r for r in replays if not (r[0] and r[1])]
+    if bad_replays:
+        problems.append(f"{len(bad_replays)} of {len(replays)} retries were not replays of their first answer")
+    discrepancies = ledger_discrepancies()
+    if discrepancies:
+        problems.append(f"ledger discrepancies: {discrepancies[:5]}")
+    return problems
+
+
+def main() -> None:
+    args = parse_args()
+    database_url = f"{args.pg_url}/{args.db}"
+    log(f"creating database {args.db}")
+    create_database(args)
+    setup_django(database_url, args.broker)
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    log(f"seeding {args.products} product(s), {args.clients} tablets with a running order each")
+    tablets = seed(args)
+    if args.profile:
+        profile_reports(tablets[0])
+    connection.close()
+
+    server = start_server(args, database_url)
+    mode = f"gthread {args.workers}x{args.threads}" if args.threads > 1 else f"{args.workers} sync workers"
+    log(f"gunicorn up ({mode}); {args.clients} tablets in {args.processes} processes for {args.warmup:.0f}+{args.duration:.0f} s")
+    load_before = os.getloadavg()
+    try:
+        rows = drive(args, tablets)
+    finally:
+        stop_server(server)
+    load_after = os.getloadavg()
+
+    measured = [row for row in rows if row[0]]
+    ok = [row for row in measured if row[2] == 201]
+    refused: dict[str, int] = {}
+    for row in measured:
+        if row[2] != 201:
+            refused[row[4]] = refused.get(row[4], 0) + 1
+    latencies = [row[5] * 1000 for row in ok]
+    retries = sum(1 for row in rows if row[6] is not None)
+    log("checking the ledger and that every report landed exactly once")
+    problems = check(rows, tablets)
+
+    print()
+    print(f"reports acknowledged (measured window): {len(ok)} in {args.duration:.0f} s")
+    print(f"reports per second:                    {len(ok) / args.duration:.1f}")
+    if latencies:
+        print(f"latency p50 / p95 / p99 (ms):          {percentile(latencies, 0.5):.1f} / {percentile(latencies, 0.95):.1f} / {percentile(latencies, 0.99):.1f}")
+        print(f"latency mean (ms):                     {statistics.fmean(latencies):.1f}")
+    print(f"refused or failed (measured window):   {sum(refused.values())} {refused or ''}")
+    print(f"retries with the same key:             {retries} (all replays: {'yes' if not any('retries' in p for p in problems) else 'NO'})")
+    print(f"all requests incl. warm-up:            {len(rows)}, acknowledged {sum(1 for r in rows if r[2] == 201)}")
+    print(f"load average before / after:           {load_before[0]:.2f} / {load_after[0]:.2f}")
+    print(f"ledger and exactly-once checks:        {'OK' if not problems else 'FAILED'}")
+    for problem in problems:
+        print(f"  - {problem}")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
