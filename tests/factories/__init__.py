@@ -3,3 +3,4 @@
 from tests.factories.inventory import *  # noqa: F401,F403
 from tests.factories.orders import *  # noqa: F401,F403
 from tests.factories.platform import *  # noqa: F401,F403
+from tests.factories.quality import *  # noqa: F401,F403

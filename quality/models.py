@@ -1,1 +1,0 @@
-"""Quality models are added here."""
