@@ -1,6 +1,12 @@
 from rest_framework.routers import DefaultRouter
 
+from quality.api import views
+
 router = DefaultRouter()
 router.include_root_view = False
+router.register("inspection-plans", views.InspectionPlanViewSet, basename="inspection-plan")
+router.register("inspections", views.InspectionViewSet, basename="inspection")
+router.register("nonconformances", views.NonconformanceViewSet, basename="nonconformance")
+router.register("spc", views.SpcViewSet, basename="spc")
 
 urlpatterns = router.urls
