@@ -4,6 +4,7 @@ actions, SPC signals and the switching state per plan."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -85,8 +86,21 @@ class CharacteristicInline(admin.TabularInline):
     extra = 0
 
 
+class InspectionPlanForm(forms.ModelForm):
+    aql = forms.DecimalField(
+        max_digits=7,
+        decimal_places=3,
+        help_text="Acceptance quality limit, a preferred value of ISO 2859-1 (0.010, 0.015, … 1.0, 1.5, 2.5, … 1000).",
+    )
+
+    class Meta:
+        model = InspectionPlan
+        fields = "__all__"
+
+
 @admin.register(InspectionPlan)
 class InspectionPlanAdmin(admin.ModelAdmin):
+    form = InspectionPlanForm
     list_display = ["name", "revision", "item", "trigger", "aql", "inspection_level", "hold_on_spc_violation", "is_active"]
     list_filter = ["trigger", "inspection_level", "is_active", "hold_on_spc_violation"]
     search_fields = ["name", "item__code", "item__name"]
