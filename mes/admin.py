@@ -25,7 +25,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "type", "aggregate_type", "aggregate_id", "occurred_at", "actor"]
+    list_display = ["id", "sequence", "type", "aggregate_type", "aggregate_id", "occurred_at", "actor"]
     list_filter = ["type", "aggregate_type"]
     search_fields = ["aggregate_id", "type"]
 
@@ -61,7 +61,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
         for subscription in queryset:
             first = (
-                subscription.deliveries.exclude(status="delivered").order_by("event_id").values_list("event_id", flat=True).first()
+                subscription.deliveries.exclude(status="delivered").order_by("sequence").values_list("sequence", flat=True).first()
             )
             webhook_subscription_replay(subscription=subscription, from_sequence=first or subscription.cursor + 1, user=request.user)
         self.message_user(request, f"Replaying {queryset.count()} subscription(s).")
@@ -69,7 +69,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["event", "subscription", "status", "attempts", "next_attempt_at", "delivered_at"]
+    list_display = ["sequence", "event", "subscription", "status", "attempts", "next_attempt_at", "delivered_at"]
     list_filter = ["status", "subscription"]
     inlines = [WebhookAttemptInline]
 

@@ -18,7 +18,6 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from mes.api.request_id import current_request_id
@@ -55,8 +54,6 @@ def record_event(
     if not transaction.get_connection().in_atomic_block:
         raise OutsideTransaction("record_event must be called inside the service's transaction")
     request_id = current_request_id()
-    connection = transaction.get_connection()
-    txid = RawSQL("pg_current_xact_id()::text::bigint", []) if connection.vendor == "postgresql" else None
     event = Event.objects.create(
         type=type,
         aggregate_type=aggregate_type,
@@ -66,7 +63,6 @@ def record_event(
         occurred_at=timezone.now(),
         actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
         request_id="" if request_id == "-" else request_id,
-        txid=txid,
     )
     for reaction in _reactions.get(type, ()):
         reaction(event)

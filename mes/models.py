@@ -27,7 +27,8 @@ class IdempotencyRecord(models.Model):
 class Event(models.Model):
     """The outbox: one row per business event, written in the transaction of the change.
 
-    ``id`` is the monotonic sequence. Rows are never updated or deleted.
+    ``sequence`` is the monotonic, gap-free-for-readers order of the feed. Rows are never
+    deleted; the only update is the one that gives an event its sequence.
     """
 
     type = models.CharField(max_length=64, db_index=True)
@@ -40,20 +41,20 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     request_id = models.CharField(max_length=64, blank=True)
-    # PostgreSQL transaction id of the writer: readers only pass events whose transactions are
-    # all finished, so an event that commits after a later-numbered one is never skipped.
-    txid = models.BigIntegerField(null=True, blank=True, editable=False)
+    # The feed's order: given after commit, in commit order (``mes.outbox.assign_sequences``), so
+    # an event whose transaction commits late still comes after everything already read.
+    sequence = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["aggregate_type", "aggregate_id", "id"], name="event_aggregate_idx")]
+        indexes = [
+            models.Index(fields=["aggregate_type", "aggregate_id", "id"], name="event_aggregate_idx"),
+            models.Index(fields=["id"], condition=models.Q(sequence__isnull=True), name="event_unsequenced_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.type} {self.aggregate_type}:{self.aggregate_id}"
 
-    @property
-    def sequence(self) -> int:
-        return self.pk
 
 
 class WebhookSubscription(models.Model):
@@ -93,6 +94,7 @@ class WebhookDelivery(models.Model):
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
+    sequence = models.BigIntegerField(help_text="The event's sequence: deliveries of one aggregate go in this order.")
     aggregate_key = models.CharField(max_length=140)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -101,15 +103,15 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["event_id", "id"]
+        ordering = ["sequence", "id"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
-            models.Index(fields=["subscription", "aggregate_key", "status", "event"], name="delivery_aggregate_idx"),
+            models.Index(fields=["subscription", "aggregate_key", "status", "sequence"], name="delivery_aggregate_seq_idx"),
         ]
         verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
-        return f"{self.event_id} → {self.subscription_id} ({self.status})"
+        return f"{self.sequence} → {self.subscription_id} ({self.status})"
 
 
 class WebhookAttempt(models.Model):

@@ -4,14 +4,16 @@ import django_filters
 from rest_framework import serializers, viewsets
 
 from mes.api.pagination import LedgerCursorPagination
+
+
+class EventCursorPagination(LedgerCursorPagination):
+    ordering = "sequence"
 from mes.api.permissions import ALL_ROLES
 from mes.models import Event
-from mes.selectors import committed_events
+from mes.selectors import feed_events
 
 
 class EventSerializer(serializers.ModelSerializer):
-    sequence = serializers.IntegerField(source="id", read_only=True)
-
     class Meta:
         model = Event
         fields = ["id", "sequence", "type", "aggregate_type", "aggregate_id", "payload_version", "payload", "occurred_at"]
@@ -20,7 +22,7 @@ class EventSerializer(serializers.ModelSerializer):
 
 class EventFilter(django_filters.FilterSet):
     type = django_filters.BaseInFilter(field_name="type")
-    after_sequence = django_filters.NumberFilter(field_name="id", lookup_expr="gt")
+    after_sequence = django_filters.NumberFilter(field_name="sequence", lookup_expr="gt")
 
     class Meta:
         model = Event
@@ -28,15 +30,16 @@ class EventFilter(django_filters.FilterSet):
 
 
 class EventViewSet(viewsets.ReadOnlyModelViewSet):
-    """The outbox as a feed. Events appear only once every transaction that could still commit
-    an earlier sequence has finished, so reading ``after_sequence`` never skips one."""
+    """The outbox as a feed, in ``sequence`` order: sequences are given in commit order, so a
+    reader that goes on from the last sequence it saw (``after_sequence`` or the cursor) never
+    skips an event, even one whose transaction committed late."""
 
     queryset = Event.objects.all()
     serializer_class = EventSerializer
     filterset_class = EventFilter
-    pagination_class = LedgerCursorPagination
+    pagination_class = EventCursorPagination
     ordering_fields = None
     read_roles = ALL_ROLES
 
     def get_queryset(self):
-        return committed_events() if self.action == "list" else Event.objects.all()
+        return feed_events() if self.action == "list" else Event.objects.all()

@@ -45,7 +45,9 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookDelivery
-        fields = ["id", "event", "event_type", "status", "attempts", "next_attempt_at", "delivered_at", "attempt_log"]
+        fields = [
+            "id", "event", "sequence", "event_type", "status", "attempts", "next_attempt_at", "delivered_at", "attempt_log",
+        ]
 
 
 class WebhookSubscriptionViewSet(
@@ -92,7 +94,7 @@ class WebhookSubscriptionViewSet(
     def deliveries(self, request, pk=None):
         subscription = self.get_object()
         queryset = (
-            subscription.deliveries.select_related("event").prefetch_related("attempt_log").order_by("-event_id")
+            subscription.deliveries.select_related("event").prefetch_related("attempt_log").order_by("-sequence")
         )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)

@@ -23,7 +23,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from mes.models import Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from mes.selectors import committed_events
+from mes.selectors import feed_events
 from mes.webhooks.signing import signed_headers
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ DISABLE_AFTER_FAILING = timedelta(hours=24)
 REQUEST_TIMEOUT_SECONDS = 10
 FAN_OUT_BATCH = 2000
 DELIVERY_BATCH = 200
+CLAIM_SECONDS = 120
 
 _session = requests.Session()
 _session.trust_env = False  # no proxy lookup from the environment on every delivery
@@ -53,7 +54,7 @@ def event_body(event: Event) -> str:
             "type": event.type,
             "timestamp": event.occurred_at.isoformat(),
             "data": {
-                "sequence": event.id,
+                "sequence": event.sequence,
                 "aggregate_type": event.aggregate_type,
                 "aggregate_id": event.aggregate_id,
                 "payload_version": event.payload_version,
@@ -65,7 +66,7 @@ def event_body(event: Event) -> str:
 
 
 def fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
-    """Create a pending delivery per subscription for every committed event past its cursor."""
+    """Create a pending delivery per subscription for every sequenced event past its cursor."""
     created = 0
     now = timezone.now()
     for subscription_id in WebhookSubscription.objects.filter(is_active=True).values_list("id", flat=True):
@@ -76,10 +77,9 @@ def fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
             if subscription is None or not subscription.is_active:
                 continue
             events = list(
-                committed_events()
-                .filter(id__gt=subscription.cursor)
-                .order_by("id")
-                .values_list("id", "type", "aggregate_type", "aggregate_id")[:batch]
+                feed_events()
+                .filter(sequence__gt=subscription.cursor)
+                .values_list("id", "sequence", "type", "aggregate_type", "aggregate_id")[:batch]
             )
             if not events:
                 continue
@@ -87,14 +87,15 @@ def fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
                 WebhookDelivery(
                     subscription=subscription,
                     event_id=event_id,
+                    sequence=sequence,
                     aggregate_key=f"{aggregate_type}:{aggregate_id}",
                     next_attempt_at=now,
                 )
-                for event_id, event_type, aggregate_type, aggregate_id in events
+                for event_id, sequence, event_type, aggregate_type, aggregate_id in events
                 if subscription.wants(event_type)
             ]
             WebhookDelivery.objects.bulk_create(rows)
-            subscription.cursor = events[-1][0]
+            subscription.cursor = events[-1][1]
             subscription.save(update_fields=["cursor"])
             created += len(rows)
     return created
@@ -105,14 +106,14 @@ def _due_deliveries(now: datetime, limit: int):
         subscription=OuterRef("subscription"),
         aggregate_key=OuterRef("aggregate_key"),
         status=WebhookDelivery.Status.PENDING,
-        event_id__lt=OuterRef("event_id"),
+        sequence__lt=OuterRef("sequence"),
     )
     return (
         WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now, subscription__is_active=True)
         .exclude(Exists(earlier_pending))
         .select_related("subscription", "event")
-        .order_by("event_id")[:limit]
+        .order_by("sequence")[:limit]
     )
 
 
@@ -133,45 +134,59 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
     return response.status_code, "", response.text[:500]
 
 
+def _claim(now: datetime, limit: int) -> list[WebhookDelivery]:
+    """Lease a batch of due deliveries in a short transaction: no transaction stays open while a
+    receiver is slow (an open writer would hold back the event feed for everyone). A relay that
+    dies mid-batch leaves leases that simply expire, and the deliveries are attempted again."""
+    with transaction.atomic():
+        batch = list(_due_deliveries(now, limit))
+        if batch:
+            WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
+            )
+    return batch
+
+
 def deliver_due(*, now: datetime | None = None, limit: int = DELIVERY_BATCH) -> int:
     """Attempt every due delivery (one batch); returns how many were attempted."""
     now = now or timezone.now()
-    with transaction.atomic():
-        batch = list(_due_deliveries(now, limit))
-        if not batch:
-            return 0
-        attempts, failed_subscriptions, succeeded_subscriptions = [], set(), set()
-        blocked_aggregates: set[tuple[int, str]] = set()
-        for delivery in batch:
-            key = (delivery.subscription_id, delivery.aggregate_key)
-            if key in blocked_aggregates or delivery.subscription_id in failed_subscriptions:
-                continue  # keep per-aggregate order; stop hammering a failing receiver this round
-            started = time.monotonic()
-            status_code, error, excerpt = _post(delivery)
-            attempts.append(
-                WebhookAttempt(
-                    delivery=delivery,
-                    attempted_at=timezone.now(),
-                    status_code=status_code,
-                    error=error,
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                    response_excerpt=excerpt,
-                )
+    batch = _claim(now, limit)
+    if not batch:
+        return 0
+    attempts, failed_subscriptions, succeeded_subscriptions = [], set(), set()
+    blocked_aggregates: set[tuple[int, str]] = set()
+    for delivery in batch:
+        key = (delivery.subscription_id, delivery.aggregate_key)
+        if key in blocked_aggregates or delivery.subscription_id in failed_subscriptions:
+            delivery.next_attempt_at = now  # not tried this round: due again at once
+            continue  # keep per-aggregate order; stop hammering a failing receiver this round
+        started = time.monotonic()
+        status_code, error, excerpt = _post(delivery)
+        attempts.append(
+            WebhookAttempt(
+                delivery=delivery,
+                attempted_at=timezone.now(),
+                status_code=status_code,
+                error=error,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                response_excerpt=excerpt,
             )
-            delivery.attempts += 1
-            if status_code is not None and 200 <= status_code < 300:
-                delivery.status = WebhookDelivery.Status.DELIVERED
-                delivery.delivered_at = timezone.now()
-                succeeded_subscriptions.add(delivery.subscription_id)
+        )
+        delivery.attempts += 1
+        if status_code is not None and 200 <= status_code < 300:
+            delivery.status = WebhookDelivery.Status.DELIVERED
+            delivery.delivered_at = timezone.now()
+            succeeded_subscriptions.add(delivery.subscription_id)
+        else:
+            blocked_aggregates.add(key)
+            failed_subscriptions.add(delivery.subscription_id)
+            if now - delivery.event.occurred_at > GIVE_UP_AFTER:
+                delivery.status = WebhookDelivery.Status.FAILED
             else:
-                blocked_aggregates.add(key)
-                failed_subscriptions.add(delivery.subscription_id)
-                if now - delivery.event.occurred_at > GIVE_UP_AFTER:
-                    delivery.status = WebhookDelivery.Status.FAILED
-                else:
-                    delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+                delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+    with transaction.atomic():
         WebhookDelivery.objects.bulk_update(
-            [a.delivery for a in attempts], ["attempts", "status", "delivered_at", "next_attempt_at"], batch_size=100
+            batch, ["attempts", "status", "delivered_at", "next_attempt_at"], batch_size=100
         )
         WebhookAttempt.objects.bulk_create(attempts)
         _update_subscription_health(now, succeeded_subscriptions, failed_subscriptions - succeeded_subscriptions)

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from mes.errors import InvalidInput
 from mes.models import Event, WebhookSubscription
+from mes.outbox import assign_sequences
 from mes.webhooks.signing import new_secret, secret_is_valid
 
 
@@ -23,7 +24,8 @@ def webhook_subscription_create(
 ) -> WebhookSubscription:
     secret = secret or new_secret()
     _check_secret(secret)
-    latest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    assign_sequences()
+    latest = Event.objects.filter(sequence__isnull=False).order_by("-sequence").values_list("sequence", flat=True).first() or 0
     return WebhookSubscription.objects.create(
         url=url, event_types=sorted(set(event_types)), secret=secret, description=description,
         created_by=user if user is not None and user.is_authenticated else None, cursor=latest,

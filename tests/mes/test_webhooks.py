@@ -24,6 +24,11 @@ def receiver():
         yield running
 
 
+def sequence_of(event):
+    event.refresh_from_db()
+    return event.sequence
+
+
 def emit(event_type="work_order.released", aggregate_id=1, **payload):
     with transaction.atomic():
         return record_event(type=event_type, aggregate_type="work_order", aggregate_id=aggregate_id, payload=payload)
@@ -97,13 +102,14 @@ def test_events_of_one_aggregate_arrive_in_sequence_even_after_a_failure(receive
     delivered = lambda: [  # noqa: E731
         json.loads(b)["data"]["sequence"] for h, b in receiver.requests
     ]
-    assert second.id not in delivered()
-    assert other.id in delivered()
+    first, second, other = sequence_of(first), sequence_of(second), sequence_of(other)
+    assert second not in delivered()
+    assert other in delivered()
     later = timezone.now() + timedelta(hours=1)
     deliver_due(now=later)
     deliver_due(now=later)
-    sequence_for_7 = [s for s in delivered() if s in (first.id, second.id)]
-    assert sequence_for_7 == [first.id, first.id, second.id]
+    sequence_for_7 = [s for s in delivered() if s in (first, second)]
+    assert sequence_for_7 == [first, first, second]
 
 
 @pytest.mark.django_db
@@ -120,7 +126,7 @@ def test_subscription_failing_for_a_day_is_disabled_and_can_be_replayed(receiver
 
     receiver.fail_next = 0
     erp = api_client_for("integration")
-    first_sequence = Event.objects.order_by("id").first().id
+    first_sequence = Event.objects.order_by("sequence").first().sequence
     response = erp.post(f"/api/v1/webhooks/{subscription.pk}/replay/", {"from_sequence": first_sequence}, format="json")
     assert response.status_code == 200 and response.json()["is_active"]
     relay(max_seconds=5)
@@ -164,7 +170,7 @@ def test_operators_cannot_manage_webhooks(operator_client):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_feed_never_skips_an_event_that_commits_after_a_later_one(operator_client):
-    # Given transaction A takes sequence n and stays open while B takes n+1 and commits
+    # Given transaction A inserts its event first and stays open while B inserts one and commits
     a_recorded, b_committed, a_may_commit = threading.Event(), threading.Event(), threading.Event()
 
     def transaction_a():
@@ -188,26 +194,30 @@ def test_feed_never_skips_an_event_that_commits_after_a_later_one(operator_clien
     ta, tb = threading.Thread(target=transaction_a), threading.Thread(target=transaction_b)
     ta.start(), tb.start()
     b_committed.wait(10)
-    # When a reader reads the feed while A is still open
+    # When a reader reads the feed while A is still open, then A commits, and the reader goes on
     first_read = operator_client.get("/api/v1/events/").json()["results"]
     a_may_commit.set()
     ta.join(), tb.join()
-    # Then it saw nothing past A's sequence, and reading on finds both in order
-    assert first_read == []
-    types = [e["type"] for e in operator_client.get("/api/v1/events/").json()["results"]]
-    assert types == ["a", "b"]
+    last_seen = first_read[-1]["sequence"]
+    second_read = operator_client.get(f"/api/v1/events/?after_sequence={last_seen}").json()["results"]
+    # Then B came first, and A — inserted earlier, committed later — still reached the reader after it
+    assert [e["type"] for e in first_read] == ["b"]
+    assert [e["type"] for e in second_read] == ["a"]
+    a_id = second_read[0]["id"]
+    assert a_id < first_read[0]["id"], "A's row was inserted first but is read after B"
 
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_subscriber_receives_events_in_order_through_the_real_worker(receiver):
     subscription = webhook_subscription_create(url=receiver.url, event_types=[])
-    sequences = [emit("operation.completed", aggregate_id=3, n=n).id for n in range(5)]
+    events = [emit("operation.completed", aggregate_id=3, n=n) for n in range(5)]
     from mes.tasks import relay_outbox
 
     relay_outbox.apply_async()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(receiver.requests) < 5:
         time.sleep(0.2)
-    received = [Webhook(subscription.secret).verify(body, headers)["data"]["sequence"] for headers, body in receiver.requests]
-    assert received == sequences
+    received = [Webhook(subscription.secret).verify(body, headers)["data"]["payload"]["n"] for headers, body in receiver.requests]
+    assert received == [0, 1, 2, 3, 4]
+    assert [sequence_of(e) for e in events] == sorted(sequence_of(e) for e in events)
