@@ -279,3 +279,18 @@ def test_holds_recalls_and_reservations_lists_have_bounded_queries(planner_clien
         with django_assert_max_num_queries(5):
             body = planner_client.get(path).json()
         assert body["count"] == count, path
+
+
+def test_quality_corrects_a_lot_expiry_but_not_its_status(quality_client, operator_client, chips, stores, clerk):
+    from mes.models import Event
+
+    services.receive(item=chips, location=stores, quantity=2, lot_code="E1", user=clerk)
+    lot = Lot.objects.get(code="E1")
+    new_date = (timezone.localdate() + timedelta(days=30)).isoformat()
+    assert operator_client.patch(f"/api/v1/lots/{lot.pk}/", {"expires_on": new_date}, format="json").status_code == 403
+    response = quality_client.patch(f"/api/v1/lots/{lot.pk}/", {"expires_on": new_date, "status": "scrapped"}, format="json")
+    assert response.status_code == 200, response.content
+    lot.refresh_from_db()
+    assert (lot.expires_on.isoformat(), lot.status) == (new_date, "available")
+    assert Event.objects.filter(type="lot.updated", aggregate_id=str(lot.pk)).exists()
+    assert quality_client.put(f"/api/v1/lots/{lot.pk}/", {"expires_on": new_date}, format="json").status_code == 405
