@@ -42,7 +42,7 @@ def test_delivery_is_signed_per_standard_webhooks(receiver):
     headers, body = receiver.requests[0]
     payload = Webhook(subscription.secret).verify(body, headers)
     assert payload["type"] == "work_order.released"
-    assert payload["data"]["sequence"] == event.id
+    assert payload["data"]["sequence"] == sequence_of(event)
     assert payload["data"]["payload"] == {"number": "WO-1"}
     assert headers["webhook-id"] == f"evt_{event.id}"
 
