@@ -329,7 +329,79 @@ def client_process(tablets: list[dict], args_dict: dict, start_at: float, queue)
     queue.put([row for rows in results for row in rows])
 
 
-def drive(args, tablets: list[dict]) -> list:
+def _ticks(pid: int) -> int:
+    """User + system CPU of a process, in clock ticks (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _session_pids(session: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) == session:
+                    pids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def _backend_pids(args) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [args.db]).fetchall()
+    return [row[0] for row in rows]
+
+
+def _machine_ticks() -> int:
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    return sum(values[:3]) + sum(values[5:8])  # user, nice, system, irq, softirq, steal
+
+
+class CpuMeter:
+    """CPU used during the measured window by the web workers, the database backends serving
+    them and the client processes: what a report costs, whatever else the machine is doing."""
+
+    def __init__(self, args, server, clients):
+        self.args, self.server, self.clients = args, server, clients
+        self.start: dict[str, dict[int, int]] = {}
+        self.end: dict[str, dict[int, int]] = {}
+
+    def _snapshot(self) -> dict[str, dict[int, int]]:
+        groups = {
+            "web": _session_pids(self.server.pid),
+            "database": _backend_pids(self.args),
+            "clients": [p.pid for p in self.clients],
+        }
+        snapshot = {name: {pid: _ticks(pid) for pid in pids} for name, pids in groups.items()}
+        snapshot["machine"] = {0: _machine_ticks()}
+        return snapshot
+
+    def run(self, measure_from: float, measure_to: float) -> None:
+        time.sleep(max(0.0, measure_from - time.time()))
+        self.start = self._snapshot()
+        time.sleep(max(0.0, measure_to - time.time()))
+        self.end = self._snapshot()
+
+    def seconds(self) -> dict[str, float]:
+        hertz = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for name, after in self.end.items():
+            before = self.start.get(name, {})
+            out[name] = sum(max(0, ticks - before.get(pid, 0)) for pid, ticks in after.items()) / hertz
+        return out
+
+
+def drive(args, tablets: list[dict], server) -> tuple[list, dict[str, float]]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     start_at = time.time() + 2.0
@@ -338,12 +410,16 @@ def drive(args, tablets: list[dict]) -> list:
     processes = [context.Process(target=client_process, args=(group, settings, start_at, queue)) for group in groups if group]
     for process in processes:
         process.start()
+    meter = CpuMeter(args, server, processes)
+    sampler = threading.Thread(target=meter.run, args=(start_at + args.warmup, start_at + args.warmup + args.duration))
+    sampler.start()
     rows = []
     for _ in processes:
         rows.extend(queue.get())
     for process in processes:
         process.join()
-    return rows
+    sampler.join()
+    return rows, meter.seconds()
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -404,7 +480,7 @@ def main() -> None:
     log(f"gunicorn up ({mode}); {args.clients} tablets in {args.processes} processes for {args.warmup:.0f}+{args.duration:.0f} s")
     load_before = os.getloadavg()
     try:
-        rows = drive(args, tablets)
+        rows, cpu = drive(args, tablets, server)
     finally:
         stop_server(server)
     load_after = os.getloadavg()
@@ -430,6 +506,17 @@ def main() -> None:
     print(f"retries with the same key:             {retries} (all replays: {'yes' if not any('retries' in p for p in problems) else 'NO'})")
     print(f"all requests incl. warm-up:            {len(rows)}, acknowledged {sum(1 for r in rows if r[2] == 201)}")
     print(f"load average before / after:           {load_before[0]:.2f} / {load_after[0]:.2f}")
+    if ok:
+        cores = os.cpu_count() or 1
+        own = cpu["web"] + cpu["database"] + cpu["clients"]
+        per_report = {name: cpu[name] * 1000 / len(ok) for name in ("web", "database", "clients")}
+        print(
+            "CPU per report (ms):                   "
+            + " + ".join(f"{name} {value:.1f}" for name, value in per_report.items())
+            + f" = {own * 1000 / len(ok):.1f}"
+        )
+        print(f"CPU the run got / the machine used:    {own / args.duration:.2f} / {cpu['machine'] / args.duration:.2f} of {cores} cores")
+        print(f"ceiling on {cores} idle cores (CPU-bound): {cores * len(ok) / own:.0f} reports/s (server alone: {cores * len(ok) / (cpu['web'] + cpu['database']):.0f})")
     print(f"ledger and exactly-once checks:        {'OK' if not problems else 'FAILED'}")
     for problem in problems:
         print(f"  - {problem}")
