@@ -34,3 +34,6 @@ OUTPUT_USED_DOWNSTREAM = "output_used_downstream"
 DOWNTIME_ALREADY_OPEN = "downtime_already_open"
 DOWNTIME_CLOSED = "downtime_closed"
 QUANTITY_TOO_LARGE = "quantity_too_large"
+
+# Scheduling
+SCHEDULE_INFEASIBLE = "schedule_infeasible"

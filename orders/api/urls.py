@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from orders.api import execution_views, views
+from orders.api import execution_views, scheduling_views, views
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -17,6 +17,7 @@ router.register("production-reports", execution_views.ProductionReportViewSet, b
 router.register("downtime", execution_views.DowntimeViewSet, basename="downtime")
 router.register("scrap-reasons", execution_views.ScrapReasonViewSet, basename="scrap-reason")
 router.register("downtime-reasons", execution_views.DowntimeReasonViewSet, basename="downtime-reason")
+router.register("schedule-runs", scheduling_views.ScheduleRunViewSet, basename="schedule-run")
 
 urlpatterns = [
     path("items/<int:pk>/where-used/", views.ItemWhereUsedView.as_view(), name="item-where-used"),

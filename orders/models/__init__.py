@@ -13,6 +13,15 @@ from orders.models.execution import (
     ScrapReason,
 )
 from orders.models.product import BillOfMaterials, BOMLine, RevisionStatus, Routing, RoutingOperation
+from orders.models.scheduling import (
+    FINISHED_RUN_STATUSES,
+    SCHEDULE_RUN_TRANSITIONS,
+    PlannedOperation,
+    ScheduleObjective,
+    ScheduleRun,
+    ScheduleRunStatus,
+    SolverStatus,
+)
 from orders.models.work_centers import Calendar, CalendarException, Shift, WorkCenter
 from orders.models.work_orders import (
     OPEN_STATUSES,
@@ -53,4 +62,11 @@ __all__ = [
     "WorkOrderMaterial",
     "WorkOrderOperation",
     "WorkOrderStatus",
+    "FINISHED_RUN_STATUSES",
+    "SCHEDULE_RUN_TRANSITIONS",
+    "PlannedOperation",
+    "ScheduleObjective",
+    "ScheduleRun",
+    "ScheduleRunStatus",
+    "SolverStatus",
 ]
