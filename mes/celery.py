@@ -32,6 +32,7 @@ app.conf.update(
 app.conf.beat_schedule = {
     "relay-outbox": {"task": "mes.relay_outbox", "schedule": 5.0},
     "purge-idempotency-records": {"task": "mes.purge_idempotency_records", "schedule": 3600.0},
+    "roll-up-shift-performance": {"task": "performance.roll_up_shifts", "schedule": 300.0},
 }
 app.autodiscover_tasks()
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "quality",
+    "performance",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,9 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL o
 # Shop-floor rules that a factory tunes.
 MES_OVER_REPORT_TOLERANCE_PERCENT = env.float("MES_OVER_REPORT_TOLERANCE_PERCENT", default=0.0)
 MES_IDEMPOTENCY_TTL_HOURS = env.int("MES_IDEMPOTENCY_TTL_HOURS", default=72)
+# Performance: shifts rolled up this long after they end, this many days back.
+MES_OEE_SETTLE_MINUTES = env.int("MES_OEE_SETTLE_MINUTES", default=10)
+MES_OEE_ROLLUP_DAYS = env.int("MES_OEE_ROLLUP_DAYS", default=35)
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
