@@ -59,7 +59,7 @@ def last_shifts_oee(*, shifts: int = 8, days: int = 7, now: dt.datetime | None =
             local = piece.start.astimezone(timezone.get_current_timezone())
             bars.append(
                 ShiftBar(
-                    label=f"{local:%a %H:%M}",
+                    label=f"{local:%a %H}h",
                     title=f"{piece.period.name} {local:%Y-%m-%d %H:%M}: OEE "
                     + ("—" if value is None else f"{value:.0%}")
                     + f", {piece.figures.good_quantity} good, {piece.figures.scrap_quantity} scrap",
