@@ -7,5 +7,7 @@ class MesConfig(AppConfig):
 
     def ready(self) -> None:
         from mes import history
+        from mes.api import filters
 
         history.connect()
+        filters.install()

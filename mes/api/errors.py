@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -106,6 +106,17 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         if exc.field:
             errors = [{"field": exc.field, "code": exc.code, "message": exc.message}]
         body = problem(status_code=exc.status, code=exc.code, detail=exc.message, errors=errors, extra=exc.extra)
+        body["instance"] = instance
+        return _problem_response(body)
+
+    if isinstance(exc, (DataError, OverflowError)):
+        # A value the database cannot hold (a year 0011 with a -17:06 offset, a number past the
+        # column's precision): the client's input, so a 400 — never a 500.
+        body = problem(
+            status_code=400,
+            code="value_out_of_range",
+            detail="A value in the request is outside what can be stored or compared (date, time zone or number range).",
+        )
         body["instance"] = instance
         return _problem_response(body)
 

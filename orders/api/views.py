@@ -3,7 +3,7 @@ their operations. Thin: validate, call one service or selector, serialize."""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404, not a 500
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action

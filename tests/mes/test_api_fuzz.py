@@ -18,6 +18,20 @@ from mes.wsgi import application  # noqa: E402  (pytest-django has configured Dj
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Calls go straight to the WSGI handler, whose request signals would close the database
+    connection that holds the test's transaction; the test client disconnects them the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def superuser_token(db):
     from django.contrib.auth import get_user_model
