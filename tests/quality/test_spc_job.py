@@ -7,7 +7,6 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from inventory import services as inventory
 from inventory.models import Item, Lot
@@ -158,7 +157,6 @@ def test_the_worker_evaluates_the_chart_and_holds_the_lot(make_user):
     assert _wait_for(lambda: Lot.objects.get(pk=outlier.pk).status == Lot.Status.ON_HOLD)
     assert SpcSignal.objects.filter(characteristic=thickness, rule=1).count() == 1
     assert Nonconformance.objects.filter(spc_signal__characteristic=thickness).count() == 1
-    connection.close()
 
 
 def test_characteristic_chart_choices_are_the_two_charts():
