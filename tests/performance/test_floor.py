@@ -133,8 +133,16 @@ def test_the_pages_actions_go_through_the_api_with_the_session_and_are_idempoten
     assert without_csrf.status_code == 403
 
 
-def test_a_refusal_comes_back_as_a_problem_the_page_shows(make_user, board_order, plant):
-    """A report scanning a held lot: the API's problem document carries the sentence to show."""
+@pytest.mark.parametrize(
+    ("case", "code", "words"),
+    [
+        ("held lot", "lot_on_hold", ["PCB-L1", "on hold", "supplier complaint"]),
+        ("wrong item", "wrong_item", ["is not a component of"]),
+        ("over quantity", "over_report", ["is for 3", "too many"]),
+    ],
+)
+def test_refusals_come_back_as_problems_the_page_shows(case, code, words, make_user, board_order, plant):
+    """What the page shows is the problem document's ``detail``: each refusal says what is wrong."""
     from inventory.models import Lot
     from inventory.services import place_hold
 
@@ -142,16 +150,27 @@ def test_a_refusal_comes_back_as_a_problem_the_page_shows(make_user, board_order
     token = _csrf(client, f"/floor/work-centers/{plant.centers.smt.pk}/")
     operation = board_order.operations.get()
     services.operation_start(operation=operation, user=None)
-    lot = Lot.objects.get(code="PCB-L1")
-    place_hold(lot=lot, reason="supplier complaint", user=None)
-    body = {"quantity_good": "1", "quantity_scrap": "0", "consumed": [{"item": lot.item_id, "lot": "PCB-L1", "quantity": "1"}], "produced_serials": ["B-1"]}
+    pcb = Lot.objects.get(code="PCB-L1")
+    body = {"quantity_good": "1", "quantity_scrap": "0", "consumed": [{"item": pcb.item_id, "lot": "PCB-L1", "quantity": "1"}], "produced_serials": ["B-1"]}
+    if case == "held lot":
+        place_hold(lot=pcb, reason="supplier complaint", user=None)
+    elif case == "wrong item":
+        battery = Lot.objects.get(code="BAT-L1")
+        body["consumed"] = [{"item": battery.item_id, "lot": "BAT-L1", "quantity": "1"}]
+    else:
+        body.update(quantity_good="4", produced_serials=["B-1", "B-2", "B-3", "B-4"])
     response = client.post(
         f"/api/v1/operations/{operation.pk}/reports/", json.dumps(body), content_type="application/json",
-        HTTP_X_CSRFTOKEN=token, HTTP_IDEMPOTENCY_KEY="held-lot-1",
+        HTTP_X_CSRFTOKEN=token, HTTP_IDEMPOTENCY_KEY=f"refusal-{code}",
     )
     assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
     problem = response.json()
-    assert problem["code"] == "lot_on_hold" and "PCB-L1" in problem["detail"]
+    assert problem["code"] == code
+    for word in words:
+        assert word in problem["detail"]
+    operation.refresh_from_db()
+    assert operation.quantity_good == 0
 
 
 def test_the_station_shows_an_open_downtime_and_the_shift_figures(make_user, board_order, plant):

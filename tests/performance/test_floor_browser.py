@@ -111,16 +111,47 @@ def test_an_operator_runs_an_operation_on_the_floor_page(live_server, demo_plant
             page.press("#scan", "Enter")
             expect(page.locator("#message.error")).to_contain_text("No lot or serial number NO-SUCH-LOT")
 
+            # a pause whose answer is lost on the way back: the server recorded it, the tablet
+            # does not know; "Send again" repeats it with the same key and gets the first answer
+            def lose_the_answer(route):
+                route.fetch()
+                route.abort()
+
+            page.route("**/api/v1/operations/*/pause/", lose_the_answer)
+            page.click("button[data-action=pause]")
+            expect(page.locator("#retry")).to_be_visible()
+            _shot(page, "floor-5-answer-lost.png")
+            page.unroute("**/api/v1/operations/*/pause/")
+            page.click("button[data-retry]")
+            expect(page.locator("#message.ok")).to_contain_text("Paused")
+            expect(page.locator("#message.ok")).to_contain_text("recorded before")
+            expect(page.locator("#operation-status")).to_have_text("Paused")
+            page.click("button[data-action=resume]")
+            expect(page.locator("#operation-status")).to_have_text("Running")
+
             page.click("button[data-action=complete]")
             expect(page.locator("#message.ok")).to_contain_text("Completed")
             expect(page.locator("#operation-status")).to_have_text("Done")
-            _shot(page, "floor-5-completed.png")
+            _shot(page, "floor-6-completed.png")
+
+            # a stop of the line, and the line running again
+            page.select_option("#downtime-reason", "BREAKDOWN")
+            page.select_option("#downtime-minutes", "10")
+            page.click("#downtime-form button[type=submit]")
+            expect(page.locator("#message.ok")).to_contain_text("Work center down: BREAKDOWN")
+            expect(page.locator("[data-downtime-open]")).to_contain_text("BREAKDOWN Machine breakdown")
+            _shot(page, "floor-7-down.png")
+            page.click("button[data-close-downtime]")
+            expect(page.locator("#message.ok")).to_contain_text("Running again after")
+            expect(page.locator("#downtime-form")).to_be_visible()
         finally:
             browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
     from inventory.models import Lot
     from orders.models import (
+        DowntimeEvent,
+        OperationEvent,
         OperationStatus,
         ProductionReport,
         ReportConsumption,
@@ -136,3 +167,8 @@ def test_an_operator_runs_an_operation_on_the_floor_page(live_server, demo_plant
     assert [(c.lot.code, c.quantity) for c in consumed] == [("PCB-2611-001", 2)]
     assert sorted(report.outputs.values_list("serial__code", flat=True)) == ["MBD-FLOOR-0001", "MBD-FLOOR-0002"]
     assert not ReportConsumption.objects.filter(lot=Lot.objects.get(code="PCB-2611-002")).exists()
+    actions = list(OperationEvent.objects.filter(operation=operation).values_list("action", flat=True))
+    assert actions == ["start", "pause", "resume", "complete"]  # the pause sent twice counted once
+    stop = DowntimeEvent.objects.get(work_center=operation.work_center)
+    assert stop.reason.code == "BREAKDOWN" and stop.ended_at is not None
+    assert 9 <= stop.duration_minutes <= 15

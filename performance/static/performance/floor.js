@@ -118,8 +118,9 @@
       },
       function () {
         setBusy(false);
+        messageBox.hidden = true;
         retryBox.hidden = false;
-        show("warn", "No connection. Tap “Send again” when the network is back.", []);
+        retryBox.scrollIntoView({ block: "nearest" });
       }
     );
   }
