@@ -79,3 +79,30 @@ class ElectronicSignatureAdmin(ReadOnlyAdmin):
     list_display = ["signed_at", "signer_name", "meaning", "record_type", "record_id", "record_hash"]
     list_filter = ["meaning", "record_type"]
     search_fields = ["signer_name", "record_id", "record_hash"]
+
+
+def register_audit_trails() -> None:
+    """Each audited record's history, read-only in the admin (filter by the record's id)."""
+    from mes.audit import AUDITED, audited_model, register_audited_models
+
+    register_audited_models()  # the admin is discovered before the platform app is ready
+    for resource in AUDITED:
+        model = audited_model(resource)
+        history_model = getattr(getattr(model, "history", None), "model", None)
+        if history_model is None or admin.site.is_registered(history_model):
+            continue
+        admin.site.register(
+            history_model,
+            type(
+                f"{history_model.__name__}Admin",
+                (ReadOnlyAdmin,),
+                {
+                    "list_display": ["id", "history_date", "history_type", "history_user", "history_change_reason"],
+                    "list_filter": ["history_type", "history_date"],
+                    "search_fields": ["id", "history_change_reason"],
+                },
+            ),
+        )
+
+
+register_audit_trails()

@@ -6,8 +6,9 @@ class MesConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        from mes import history
+        from mes import audit, history
         from mes.api import filters
 
+        audit.register_audited_models()
         history.connect()
         filters.install()

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from mes.api.auth import ObtainTokenView
 from mes.api.events import EventViewSet
+from mes.api.history import AuditTrailView
 from mes.api.webhooks import WebhookSubscriptionViewSet
 from mes.health import health
 
@@ -15,6 +16,7 @@ platform_router.register("webhooks", WebhookSubscriptionViewSet, basename="webho
 
 api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
+    path("history/<str:resource>/<int:id>/", AuditTrailView.as_view(), name="audit-trail"),
     path("", include(platform_router.urls)),
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
