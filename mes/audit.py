@@ -8,7 +8,8 @@ from django.apps import apps
 from simple_history import register
 from simple_history.exceptions import MultipleRegistrationsError
 
-# resource name in the API → model
+# resource name in the API → model. A BOM's lines, a routing's operations and a plan's
+# characteristics are replaced as a whole with their parent, whose trail records the change.
 AUDITED = {
     "items": "inventory.Item",
     "locations": "inventory.Location",
@@ -16,12 +17,9 @@ AUDITED = {
     "work-centers": "orders.WorkCenter",
     "calendars": "orders.Calendar",
     "boms": "orders.BillOfMaterials",
-    "bom-lines": "orders.BOMLine",
     "routings": "orders.Routing",
-    "routing-operations": "orders.RoutingOperation",
     "work-orders": "orders.WorkOrder",
     "inspection-plans": "quality.InspectionPlan",
-    "characteristics": "quality.Characteristic",
     "nonconformances": "quality.Nonconformance",
 }
 

@@ -44,8 +44,7 @@ class AuditTrailView(APIView):
     """``GET /api/v1/history/{resource}/{id}/``: who changed the record, when, why, and what.
 
     ``resource`` is one of the audited collections (items, locations, holds, work-centers,
-    calendars, boms, bom-lines, routings, routing-operations, work-orders, inspection-plans,
-    characteristics, nonconformances). The trail outlives the record: a deleted record's
+    calendars, boms, routings, work-orders, inspection-plans, nonconformances). The trail outlives the record: a deleted record's
     history is still readable."""
 
     read_roles = ALL_ROLES
