@@ -6,6 +6,8 @@ from inventory.api import stock_views, trace_views, views
 
 router = DefaultRouter()
 router.include_root_view = False
+# Trace first: scanners call it most, and URL resolution tries the patterns in order.
+router.register("trace", trace_views.TraceViewSet, basename="trace")
 router.register("items", views.ItemViewSet, basename="item")
 router.register("locations", views.LocationViewSet, basename="location")
 router.register("lots", stock_views.LotViewSet, basename="lot")
@@ -20,7 +22,6 @@ router.register("stock/balances", stock_views.StockBalanceViewSet, basename="sto
 router.register("stock/availability", stock_views.AvailabilityViewSet, basename="stock-availability")
 router.register("reservations", stock_views.ReservationViewSet, basename="reservation")
 router.register("holds", stock_views.HoldViewSet, basename="hold")
-router.register("trace", trace_views.TraceViewSet, basename="trace")
 router.register("recalls", trace_views.RecallViewSet, basename="recall")
 
 recall_report = trace_views.RecallViewSet.as_view(
