@@ -72,16 +72,21 @@ class ItemStock:
         return max(free, ZERO)
 
 
-def item_stock(item_ids: Iterable[int]) -> dict[int, ItemStock]:
-    """Balances (with what of them is held) and open reservations of the given items: three queries."""
-    ids = sorted({_pk(i) for i in item_ids})
+def item_stock(items: Iterable) -> dict[int, ItemStock]:
+    """Balances (with what of them is held) and open reservations of the given items (objects or
+    ids): two queries, three when serials may be on hold (an id, or a serial-tracked item)."""
+    items = list(items)
+    ids = sorted({_pk(i) for i in items})
     stocks = {pk: ItemStock(item_id=pk) for pk in ids}
     if not ids:
         return stocks
     today = timezone.localdate()
+    maybe_serial = [_pk(i) for i in items if not isinstance(i, Item) or i.tracking == Item.Tracking.SERIAL]
     held_serials: dict[tuple[int, int, int | None], int] = {}
     for row in (
-        SerialNumber.objects.filter(item_id__in=ids, status=SerialNumber.Status.ON_HOLD, current_location__isnull=False)
+        SerialNumber.objects.filter(
+            item_id__in=maybe_serial, status=SerialNumber.Status.ON_HOLD, current_location__isnull=False
+        )
         .values("item_id", "current_location_id", "lot_id")
         .annotate(n=Count("id"))
     ):
@@ -109,7 +114,7 @@ def item_stock(item_ids: Iterable[int]) -> dict[int, ItemStock]:
 
 def available_quantity(*, item, location=None, lot=None, exclude_reservation=None) -> Decimal:
     """What can still be issued or reserved: on hand − held − reserved (in the scope and every wider one)."""
-    stock = item_stock([_pk(item)])[_pk(item)]
+    stock = item_stock([item])[_pk(item)]
     return stock.available(_pk(location), _pk(lot), _pk(exclude_reservation))
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from inventory import errors
@@ -162,11 +163,12 @@ def default_expiry(item: Item, expires_on):
 
 
 def get_or_create_lot(item: Item, code: str, *, expires_on=None, supplier_lot: str = "") -> Lot:
-    """The lot ``code`` of ``item``, created when new. The item row is locked by the caller."""
+    """The lot ``code`` of ``item``, locked, created when new (the caller holds the item's lock, so
+    no other transaction can be creating it)."""
     code = str(code).strip()
     if not code:
         raise errors.invalid("A lot code cannot be empty.", field="lot_code", code="invalid")
-    lot = Lot.objects.filter(item=item, code=code).first()
+    lot = Lot.objects.select_for_update(of=("self",)).filter(item=item, code=code).first()
     if lot is None:
         lot = Lot.objects.create(
             item=item, code=code, expires_on=default_expiry(item, expires_on), supplier_lot=supplier_lot or ""
@@ -191,15 +193,25 @@ def check_lot_usable(lot: Lot) -> None:
 
 def refresh_lot_status(lot: Lot) -> None:
     """Lot status follows its holds and stock: on hold > available (stock) > consumed/scrapped."""
-    if Hold.objects.filter(lot=lot, status=Hold.Status.ACTIVE).exists():
+    state = (
+        Lot.objects.filter(pk=lot.pk)
+        .annotate(
+            held=Exists(Hold.objects.filter(lot=OuterRef("pk"), status=Hold.Status.ACTIVE)),
+            stocked=Exists(StockBalance.objects.filter(lot=OuterRef("pk"), quantity__gt=0)),
+        )
+        .values("held", "stocked")
+        .get()
+    )
+    if state["held"]:
         status = Lot.Status.ON_HOLD
-    elif StockBalance.objects.filter(lot=lot, quantity__gt=0).exists():
+    elif state["stocked"]:
         status = Lot.Status.AVAILABLE
     else:
-        last_out = StockMove.objects.filter(lot=lot, from_location__isnull=False).order_by("-pk").first()
-        status = Lot.Status.SCRAPPED if last_out is not None and last_out.kind == StockMove.Kind.SCRAP else Lot.Status.CONSUMED
+        last_out = StockMove.objects.filter(lot=lot, from_location__isnull=False).order_by("-pk").only("kind").first()
         if last_out is None:
             status = Lot.Status.AVAILABLE if not lot.moves.exists() else Lot.Status.CONSUMED
+        else:
+            status = Lot.Status.SCRAPPED if last_out.kind == StockMove.Kind.SCRAP else Lot.Status.CONSUMED
     if lot.status != status:
         lot.status = status
         lot.save(update_fields=["status"])

@@ -19,6 +19,23 @@ def locked_item(item) -> Item:
     return items[pk]
 
 
+def locked_lot(item: Item, lot, *, field: str = "lot") -> Lot | None:
+    """``lot`` (a Lot or a code of ``item``'s lots) found and locked in one query; None stays None."""
+    if lot in (None, ""):
+        return None
+    if isinstance(lot, Lot):
+        if lot.item_id != item.pk:
+            raise errors.invalid(f"Lot {lot.code} is not a lot of {item.code}.", field=field, code=errors.WRONG_ITEM)
+        query = Lot.objects.filter(pk=lot.pk)
+    else:
+        query = Lot.objects.filter(item=item, code=str(lot))
+    found = query.select_for_update(of=("self",)).first()
+    if found is None:
+        raise errors.invalid(f"{item.code} has no lot {lot}.", field=field, code=errors.LOT_NOT_FOUND)
+    found.item = item
+    return found
+
+
 def relock_lot(lot: Lot | None, item: Item) -> Lot | None:
     if lot is None:
         return None

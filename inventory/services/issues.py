@@ -14,11 +14,11 @@ from inventory.services import _common as c
 from inventory.services._stock import (
     close_if_settled,
     locked_item,
+    locked_lot,
     lot_of,
     pinned_key,
     raise_shortfall,
     refresh_lots,
-    relock_lot,
     relock_serials,
     serials_at,
 )
@@ -51,7 +51,7 @@ def issue(
     quantity = c.check_quantity(item, quantity)
     location_id = getattr(location, "pk", location)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
-    lot = relock_lot(c.find_lot(item, lot), item)
+    lot = locked_lot(item, lot)
     serial_rows = relock_serials(c.find_serials(item, serials), item)
     c.require_serials(item, serial_rows, quantity)
     if serial_rows:
@@ -73,7 +73,7 @@ def issue(
                 "The reservation is for another lot or location.", field="reservation", code="reservation_scope"
             )
 
-    stock = item_stock([item.pk])[item.pk]
+    stock = item_stock([item])[item.pk]
     available = stock.available(location_id, getattr(lot, "pk", None), getattr(reservation, "pk", None))
     if quantity > available:
         raise errors.InsufficientStock(
@@ -146,7 +146,7 @@ def scrap(
     quantity = c.check_quantity(item, quantity)
     location_id = getattr(location, "pk", location)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
-    lot = relock_lot(c.find_lot(item, lot), item)
+    lot = locked_lot(item, lot)
     serial_rows = relock_serials(c.find_serials(item, serials), item)
     c.require_serials(item, serial_rows, quantity)
     if serial_rows:

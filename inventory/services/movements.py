@@ -11,11 +11,11 @@ from inventory.models import Lot, SerialNumber, StockMove
 from inventory.services import _common as c
 from inventory.services._stock import (
     locked_item,
+    locked_lot,
     lot_of,
     new_serials,
     raise_shortfall,
     refresh_lots,
-    relock_lot,
     relock_serials,
     serials_at,
 )
@@ -44,7 +44,7 @@ def transfer(
     if from_id == to_id:
         raise errors.invalid("From and to location are the same.", field="to_location", code=errors.SAME_LOCATION)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
-    lot = relock_lot(c.find_lot(item, lot), item)
+    lot = locked_lot(item, lot)
     serial_rows = relock_serials(c.find_serials(item, serials), item)
     c.require_serials(item, serial_rows, quantity)
     if serial_rows:
@@ -92,10 +92,9 @@ def adjust(
     serial_rows: list[SerialNumber] = []
     if quantity > 0:
         if isinstance(lot, Lot):
-            lot = c.find_lot(item, lot)
+            lot = locked_lot(item, lot, field="lot_code")
         elif lot:
             lot = c.get_or_create_lot(item, lot, expires_on=expires_on)
-        lot = relock_lot(lot, item)
         c.require_lot(item, lot, field="lot_code")
         codes = c.clean_serial_codes(item, [getattr(s, "code", s) for s in (serials or [])], quantity)
         existing = {s.code: s for s in SerialNumber.objects.filter(item=item, code__in=codes)}
@@ -115,7 +114,7 @@ def adjust(
             posting.add(kind=Kind.ADJUSTMENT, quantity=quantity, to_location=location_id, lot=lot)
     else:
         quantity = -quantity
-        lot = relock_lot(c.find_lot(item, lot), item)
+        lot = locked_lot(item, lot)
         serial_rows = relock_serials(c.find_serials(item, serials), item)
         c.require_serials(item, serial_rows, quantity)
         if serial_rows:

@@ -13,7 +13,6 @@ from inventory.services._stock import (
     locked_item,
     new_serials,
     refresh_lots,
-    relock_lot,
 )
 from mes.events import record_event
 
@@ -43,7 +42,6 @@ def receive(
     if item.tracking == Item.Tracking.LOT and not lot_code:
         raise errors.invalid(f"{item.code} is lot-tracked: give the lot code.", field="lot_code", code=errors.LOT_REQUIRED)
     lot = c.get_or_create_lot(item, lot_code, expires_on=expires_on, supplier_lot=supplier_lot) if lot_code else None
-    lot = relock_lot(lot, item)
     posting = c.Posting(item=item, user=user, reference=reference)
     location_id = getattr(location, "pk", location)
     if codes:
@@ -86,7 +84,6 @@ def produce(
     if item.tracking == Item.Tracking.LOT and not lot_code:
         raise errors.invalid(f"{item.code} is lot-tracked: give the lot code.", field="lot_code", code=errors.LOT_REQUIRED)
     lot = c.get_or_create_lot(item, lot_code, expires_on=expires_on) if lot_code else None
-    lot = relock_lot(lot, item)
     location_id = getattr(location, "pk", location)
     posting = c.Posting(
         item=item,

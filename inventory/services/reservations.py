@@ -86,7 +86,7 @@ def reserve(
     quantity = c.check_quantity(item, quantity)
     lot = c.find_lot(item, lot)
     location_id = getattr(location, "pk", location)
-    available = item_stock([item.pk])[item.pk].available(location_id, getattr(lot, "pk", None))
+    available = item_stock([item])[item.pk].available(location_id, getattr(lot, "pk", None))
     if quantity > available:
         raise errors.InsufficientStock(
             shortages=[
@@ -129,7 +129,7 @@ def reserve_many(
         raise NotFound(f"Item(s) {sorted(missing)} do not exist.")
     for pk, quantity in required.items():
         required[pk] = c.check_quantity(items[pk], quantity)
-    stocks = item_stock(required)
+    stocks = item_stock([items[pk] for pk in required])
     shortages = []
     for pk, quantity in sorted(required.items(), key=lambda kv: items[kv[0]].code):
         available = stocks[pk].available()

@@ -5,14 +5,13 @@ from __future__ import annotations
 from django.db import transaction
 
 from inventory import errors
-from inventory.models import Lot, SerialNumber, StockMove
+from inventory.locks import lock_lots, lock_serials
+from inventory.models import SerialNumber, StockMove
 from inventory.services import _common as c
 from inventory.services._stock import (
     locked_item,
     raise_shortfall,
     refresh_lots,
-    relock_lot,
-    relock_serials,
 )
 from mes.events import record_event
 
@@ -33,8 +32,11 @@ def reverse_move(*, move: StockMove, reason: str, user) -> StockMove:
         raise errors.ReversalNotReversible(move=original)
     if StockMove.objects.filter(reverses=original).exists():
         raise errors.AlreadyReversed(move=original)
-    lot = relock_lot(Lot.objects.get(pk=original.lot_id) if original.lot_id else None, item)
-    serial = relock_serials([original.serial], item)[0] if original.serial_id else None
+    lot = lock_lots([original.lot_id])[original.lot_id] if original.lot_id else None
+    serial = lock_serials([original.serial_id])[original.serial_id] if original.serial_id else None
+    for row in (lot, serial):
+        if row is not None:
+            row.item = item
     if serial is not None:
         if original.to_location_id is not None and serial.current_location_id != original.to_location_id:
             raise errors.SerialNotAvailable(serial=serial, why="is no longer where that move put it")
