@@ -63,9 +63,37 @@ def _user(user):
 
 
 def schedule_solve(*, schedule_input: ScheduleInput, objective: str, time_limit_seconds: float, workers: int = 0) -> Solution:
-    """Run the engine on the problem (``workers=0``: every core; seeded, so repeatable)."""
-    return solve(
+    """Run the engine on the problem (``workers=0``: every core; seeded, so repeatable).
+
+    The dispatching rule has already placed every operation (``schedule_build`` extends the
+    calendars until it does), so a plan always exists: should the engine nevertheless answer
+    ``infeasible``, the rule's plan is returned, with status ``heuristic``."""
+    solution = solve(
         schedule_input.problem, objective=objective, time_limit_seconds=time_limit_seconds, workers=workers, seed=0
+    )
+    if solution.status != "infeasible" or not schedule_input.heuristic.ends:
+        return solution
+    logger.warning("the solver reported no schedule where the dispatching rule found one; using the rule's plan")
+    return _rule_solution(schedule_input, objective, solution)
+
+
+def _rule_solution(schedule_input: ScheduleInput, objective: str, solution: Solution) -> Solution:
+    rule = schedule_input.heuristic
+    late = _late_orders(schedule_input, rule.ends, limit=10**9)
+    makespan = max(rule.ends.values(), default=0)
+    tardiness = sum(row["minutes_late"] * row["weight"] for row in late)
+    return Solution(
+        status="heuristic",
+        starts=dict(rule.starts),
+        ends=dict(rule.ends),
+        makespan=makespan,
+        weighted_tardiness=tardiness,
+        late_jobs=[row["work_order"] for row in late],
+        lower_bound=None,
+        objective_value={"makespan": makespan, "weighted_tardiness": tardiness}.get(objective),
+        wall_seconds=solution.wall_seconds,
+        heuristic_makespan=makespan,
+        heuristic_weighted_tardiness=tardiness,
     )
 
 

@@ -204,6 +204,26 @@ def test_the_dispatching_rule_alone_is_a_run_objective():
     assert run.lower_bound is None
 
 
+def test_the_dispatching_rule_stands_in_when_the_solver_reports_no_schedule(monkeypatch):
+    # Given a solver that answers "infeasible" although the dispatching rule placed everything
+    from orders.scheduling import Solution
+    from orders.services import scheduling
+
+    def no_schedule(problem, **options):
+        return Solution("infeasible", {}, {}, 0, 0, [], None, None, 0.01, 0, 0)
+
+    monkeypatch.setattr(scheduling, "solve", no_schedule)
+    press = WorkCenterFactory(code="PRESS")
+    orders = [release_order([(press, 0, 60)], due_at=MONDAY + H) for _ in range(2)]
+    # When a run is done
+    run = schedule(horizon_start=MONDAY)
+    # Then the rule's plan is published, said to be the rule's
+    assert run.status == "done" and run.solver_status == "heuristic"
+    assert run.makespan_minutes == 120 and run.late_orders == 1
+    assert run.weighted_tardiness == priority_weight(50) * 60 == run.objective_value
+    assert sorted(planned(order)[0].planned_start for order in orders) == [MONDAY, MONDAY + H]
+
+
 def test_a_stale_run_is_refused_and_writes_nothing(make_user):
     # Given a run whose problem has been read and solved
     press = WorkCenterFactory(code="PRESS")
