@@ -1,13 +1,15 @@
 """The Celery application and the one place that sets task defaults.
 
 Tasks are acknowledged late and rejected when their worker dies, so a job interrupted by a
-crash is delivered again; every task must therefore be idempotent (re-check state, return
+crash is delivered again (after the broker's visibility timeout, one hour, set in
+``mes/settings.py``); every task must therefore be idempotent (re-check state, return
 early when the work is done). Without a broker the tasks run eagerly in-process.
 """
 
 import os
 
 from celery import Celery
+from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings")
 
@@ -25,7 +27,6 @@ app.conf.update(
     task_eager_propagates=True,
     result_expires=24 * 3600,
     broker_connection_retry_on_startup=True,
-    broker_transport_options={"visibility_timeout": 3600},
     worker_hijack_root_logger=False,
     timezone="UTC",
 )
@@ -35,6 +36,14 @@ app.conf.beat_schedule = {
     "roll-up-shift-performance": {"task": "performance.roll_up_shifts", "schedule": 300.0},
 }
 app.autodiscover_tasks()
+
+
+@task_postrun.connect
+def _pause_before_acknowledging(sender=None, **_) -> None:
+    """Tests may stop a worker between a job's end and its acknowledgement (inert otherwise)."""
+    from mes.pause import pause_point
+
+    pause_point(f"{sender.name}.returned")
 
 
 @app.task(name="mes.ping")

@@ -169,6 +169,12 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)
+# A job not acknowledged this long (seconds) goes to another worker: the time after which the job
+# of a worker that died is delivered again. Longer than the longest job (time limit: 20 min).
+# CELERY_BROKER_TRANSPORT_OPTIONS (JSON) overrides it or adds transport options.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, **env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={})}
+# Tests only: where long jobs' pause points wait (mes/pause.py). Never in production.
+MES_PAUSE_DIR = "" if PRODUCTION else env("MES_PAUSE_DIR", default="")
 
 # Shop-floor rules that a factory tunes.
 MES_OVER_REPORT_TOLERANCE_PERCENT = env.float("MES_OVER_REPORT_TOLERANCE_PERCENT", default=0.0)

@@ -2,7 +2,8 @@
 
 ``recall_start`` records the job and queues the Celery task after the commit; ``recall_run``
 (what the task calls) does the work and may run more than once: a finished job is left alone,
-an interrupted one starts over, and holds already placed by this recall are not placed again.
+an interrupted one starts over, holds already placed by this recall are not placed again, and
+of two deliveries running at once only the first to finish stores the report.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from inventory.services import _common as c
 from inventory.services.holds import place_holds
 from mes.errors import InvalidTransition
 from mes.events import record_event
+from mes.pause import pause_point
 
 logger = logging.getLogger(__name__)
 
@@ -207,10 +209,13 @@ def recall_run(*, job_id: int) -> RecallJob:
             keys = affected_in_stock(start_key=start)
             _set(job, progress=20)
             _hold_all(job, keys)
+        pause_point("recall.held")
         _set(job, progress=60)
         report, count = affected_report_csv(start_key=start)
         with transaction.atomic():
             job = RecallJob.objects.select_for_update().get(pk=job.pk)
+            if job.status != RecallJob.Status.RUNNING:
+                return job  # another delivery of this job finished it meanwhile
             # Stored as CSV text: it is the download, and text costs the database nothing to parse.
             job.report = report
             job.affected_count = count
@@ -237,6 +242,8 @@ def recall_run(*, job_id: int) -> RecallJob:
         logger.exception("recall failed", extra={"recall": job_id})
         with transaction.atomic():
             job = RecallJob.objects.select_for_update().get(pk=job_id)
+            if job.status != RecallJob.Status.RUNNING:
+                return job
             job.status = RecallJob.Status.FAILED
             job.error = f"{type(exc).__name__}: {exc}"[:2000]
             job.finished_at = timezone.now()

@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mes.errors import ApplicationError, InvalidInput, InvalidTransition
+from mes.pause import pause_point
 from orders.models import (
     SCHEDULE_RUN_TRANSITIONS,
     ScheduleObjective,
@@ -317,6 +318,7 @@ def schedule_run_execute(*, run_id: int) -> ScheduleRun:
         solution = schedule_solve(
             schedule_input=schedule_input, objective=run.objective, time_limit_seconds=run.time_limit_seconds
         )
+        pause_point("schedule.solved")
         return schedule_publish(run=run, schedule_input=schedule_input, solution=solution)
     except ApplicationError as exc:
         return _fail(run_id, exc.message)

@@ -75,6 +75,27 @@ def test_recall_with_holds_holds_everything_still_in_stock_once(chips, boards, p
 
 
 @pytest.mark.django_db
+def test_of_two_deliveries_of_a_recall_at_once_only_the_first_to_finish_completes_it(chips, boards, phones, line, clerk, monkeypatch):
+    from inventory.services import recall as recall_module
+
+    lot = build_plant(chips, boards, phones, line, clerk)
+    job = services.recall_start(lot=lot, reason="Die cracks", place_holds=True, user=clerk)
+    report = recall_module.affected_report_csv
+
+    def overtaken(**kwargs):
+        # A second delivery (the broker's visibility timeout ran out) runs the job to the end meanwhile.
+        monkeypatch.setattr(recall_module, "affected_report_csv", report)
+        assert services.recall_run(job_id=job.pk).status == "done"
+        return report(**kwargs)
+
+    monkeypatch.setattr(recall_module, "affected_report_csv", overtaken)
+    finished = services.recall_run(job_id=job.pk)
+    assert finished.status == "done" and finished.holds_placed == 3
+    assert Hold.objects.count() == 3
+    assert Event.objects.filter(type="recall.completed", aggregate_id=str(job.pk)).count() == 1
+
+
+@pytest.mark.django_db
 def test_recall_of_a_serial(chips, boards, phones, line, clerk, django_capture_on_commit_callbacks):
     build_plant(chips, boards, phones, line, clerk)
     with django_capture_on_commit_callbacks(execute=True):
