@@ -16,6 +16,7 @@ from inventory.models import (
     StockMove,
     UnitOfMeasure,
 )
+from mes.admin_signing import SignatureForm, signed_action
 from mes.errors import ApplicationError
 
 
@@ -43,6 +44,11 @@ class LocationAdmin(admin.ModelAdmin):
 
 class ReasonActionForm(ActionForm):
     reason = forms.CharField(required=False, max_length=500, help_text="Why (holds, releases, recalls).")
+
+
+class HoldReleaseForm(SignatureForm):
+    reason = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"size": 80}), help_text="Why the material is free again.")
+    field_order = ["reason", "signature_password", "signature_meaning"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -126,14 +132,26 @@ class HoldAdmin(ReadOnlyAdmin):
     action_form = ReasonActionForm
     actions = ["release"]
 
-    @admin.action(description="Release the hold (give the reason)")
+    @admin.action(description="Release the hold (signed: asks for the reason and your password)")
     def release(self, request, queryset):
-        _run(
+        return signed_action(
             self,
             request,
             queryset.select_related("lot", "serial"),
-            lambda hold, reason: services.release_hold(hold=hold, reason=reason, user=request.user),
-            "hold(s) released",
+            form_class=HoldReleaseForm,
+            title="Release holds",
+            intro="Each hold below is released under your electronic signature; its lot or serial can be used "
+            "again once no other hold is active on it.",
+            submit="Sign and release",
+            sign=lambda hold, data: services.release_hold(
+                hold=hold,
+                reason=data["reason"],
+                user=request.user,
+                signature_password=data["signature_password"],
+                signature_meaning=data["signature_meaning"],
+            ),
+            done="hold(s) released",
+            initial={"reason": request.POST.get("reason", "")},
         )
 
 

@@ -36,6 +36,8 @@ def sign_record(
     """Re-authenticate ``user`` with ``password`` and store the signature; raises 403 when it fails."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("sign_record must be called inside the signed change's transaction")
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise SignatureRefused("Only a signed-in user can sign.", field="signature_password")
     if not password:
         raise SignatureRefused(
             "This action needs an electronic signature: re-enter your password.", field="signature_password"
@@ -51,3 +53,8 @@ def sign_record(
         record_id=str(record_id),
         record_hash=record_hash(content),
     )
+
+
+def signatures_of(*, record_type: str, record_id: int | str):
+    """The signatures on one record, oldest first."""
+    return ElectronicSignature.objects.filter(record_type=record_type, record_id=str(record_id)).order_by("signed_at", "pk")

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from mes.admin_signing import SignatureForm, signed_action
 from mes.api.permissions import QUALITY, has_role
 from mes.errors import ApplicationError
 from quality import services
@@ -179,25 +180,41 @@ class NonconformanceEventInline(_ReadOnlyInline):
     readonly_fields = fields
 
 
+class SignedNoteForm(SignatureForm):
+    note = forms.CharField(required=False, max_length=1000, widget=forms.TextInput(attrs={"size": 80}))
+    field_order = ["note", "signature_password", "signature_meaning"]
+
+
 def _disposition_action(disposition: str):
+    label = Disposition(disposition).label.lower()
+
     def run(modeladmin, request, queryset):
         if not has_role(request.user, QUALITY):
             modeladmin.message_user(request, "Only quality engineers disposition material.", messages.ERROR)
-            return
-        done = 0
-        for ncr in queryset.order_by("pk"):
-            try:
-                services.nonconformance_disposition(
-                    ncr=ncr, disposition=disposition, note="Dispositioned in the admin", user=request.user
-                )
-                done += 1
-            except ApplicationError as exc:
-                modeladmin.message_user(request, f"{ncr.number}: {exc.message}", messages.ERROR)
-        if done:
-            modeladmin.message_user(request, f"{done} nonconformance(s) dispositioned: {Disposition(disposition).label}.")
+            return None
+        return signed_action(
+            modeladmin,
+            request,
+            queryset,
+            form_class=SignedNoteForm,
+            title=f"Disposition: {label}",
+            intro=f"Each nonconformance below is dispositioned “{label}” under your electronic signature, "
+            "and its material moved and its holds released as the disposition says.",
+            submit="Sign and disposition",
+            sign=lambda ncr, data: services.nonconformance_disposition(
+                ncr=ncr,
+                disposition=disposition,
+                note=data["note"],
+                user=request.user,
+                signature_password=data["signature_password"],
+                signature_meaning=data["signature_meaning"],
+            ),
+            done=f"nonconformance(s) dispositioned: {label}",
+            initial={"note": "Dispositioned in the admin"},
+        )
 
     run.__name__ = f"disposition_{disposition}"
-    run.short_description = f"Disposition: {Disposition(disposition).label.lower()}"
+    run.short_description = f"Disposition: {label} (signed)"
     return run
 
 
@@ -211,16 +228,29 @@ class NonconformanceAdmin(_ReadOnlyAdmin):
     inlines = [NonconformanceEventInline]
     actions = [*(_disposition_action(value) for value in Disposition.values), "close_after_rework"]
 
-    @admin.action(description="Close (rework done): release the holds")
+    @admin.action(description="Close (rework done): release the holds (signed)")
     def close_after_rework(self, request, queryset):
         if not has_role(request.user, QUALITY):
             self.message_user(request, "Only quality engineers close nonconformances.", messages.ERROR)
-            return
-        for ncr in queryset.order_by("pk"):
-            try:
-                services.nonconformance_close(ncr=ncr, note="Closed in the admin", user=request.user)
-            except ApplicationError as exc:
-                self.message_user(request, f"{ncr.number}: {exc.message}", messages.ERROR)
+            return None
+        return signed_action(
+            self,
+            request,
+            queryset,
+            form_class=SignedNoteForm,
+            title="Close after rework",
+            intro="Each nonconformance below is closed under your electronic signature and its holds released.",
+            submit="Sign and close",
+            sign=lambda ncr, data: services.nonconformance_close(
+                ncr=ncr,
+                note=data["note"],
+                user=request.user,
+                signature_password=data["signature_password"],
+                signature_meaning=data["signature_meaning"],
+            ),
+            done="nonconformance(s) closed",
+            initial={"note": "Closed in the admin"},
+        )
 
 
 @admin.register(SpcSignal)

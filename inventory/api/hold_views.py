@@ -11,21 +11,27 @@ from rest_framework.response import Response
 
 from inventory import services
 from inventory.api import stock_serializers as s
+from inventory.api.hold_serializers import HoldDetailSerializer, HoldReleaseSerializer
 from inventory.models import Hold
 from mes.api.permissions import ALL_ROLES, PLANNER, QUALITY
+from mes.api.signatures import SIGNATURE_REFUSED
 
 HOLDERS = frozenset({QUALITY, PLANNER})
 
 
 class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Quality holds. `POST {lot? (id), serial? (id), reason}` places one (quality, planner);
-    `POST /holds/{id}/release/ {reason}` releases it. Held material cannot be issued."""
+    `POST /holds/{id}/release/ {reason, signature_password, signature_meaning?}` releases it under
+    the caller's electronic signature. Held material cannot be issued."""
 
     queryset = Hold.objects.select_related("lot", "serial", "placed_by", "released_by").order_by("pk")
     serializer_class = s.HoldSerializer
     filterset_fields = ["status", "lot", "serial", "source_type", "source_id"]
     read_roles = ALL_ROLES
     write_roles = HOLDERS
+
+    def get_serializer_class(self):
+        return HoldDetailSerializer if self.action in ("retrieve", "release") else s.HoldSerializer
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -38,11 +44,24 @@ class HoldViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             source_id=data.get("source_id"),
         )
 
-    @extend_schema(request=s.ReasonSerializer, responses={200: s.HoldSerializer, 409: OpenApiResponse(description="Not active")})
+    @extend_schema(
+        request=HoldReleaseSerializer,
+        responses={200: HoldDetailSerializer, 409: OpenApiResponse(description="Not active"), **SIGNATURE_REFUSED},
+        description="Release the hold, signed electronically: the caller re-enters their password "
+        "(`signature_password`). A missing or wrong password is a 403 problem (`signature_refused`, errors[] "
+        "naming `signature_password`), and nothing changes.",
+    )
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         hold = self.get_object()
-        serializer = s.ReasonSerializer(data=request.data)
+        serializer = HoldReleaseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        hold = services.release_hold(hold=hold, reason=serializer.validated_data["reason"], user=request.user)
-        return Response(s.HoldSerializer(self.get_queryset().get(pk=hold.pk)).data)
+        data = serializer.validated_data
+        hold = services.release_hold(
+            hold=hold,
+            reason=data["reason"],
+            user=request.user,
+            signature_password=data.get("signature_password"),
+            signature_meaning=data.get("signature_meaning"),
+        )
+        return Response(HoldDetailSerializer(self.get_queryset().get(pk=hold.pk)).data)

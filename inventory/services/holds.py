@@ -13,6 +13,10 @@ from inventory.models import Hold, Lot, SerialNumber
 from inventory.services import _common as c
 from mes.errors import InvalidTransition
 from mes.events import record_event
+from mes.models import ElectronicSignature
+from mes.signatures import sign_record
+
+RELEASE_MEANING = "Released from hold"
 
 
 def _payload(hold: Hold, target) -> dict:
@@ -102,10 +106,54 @@ def place_holds(
     return holds
 
 
+def _check_releasable(hold: Hold) -> None:
+    if Hold.Status.RELEASED not in Hold.TRANSITIONS[hold.status]:
+        raise InvalidTransition(entity="Hold", current=hold.status, target=Hold.Status.RELEASED)
+
+
+def _sign_release(hold: Hold, *, reason: str, user, password: str | None, meaning: str | None) -> ElectronicSignature:
+    """The signer's signature on the hold as shown to them and the decision to release it."""
+    target = hold.lot or hold.serial
+    return sign_record(
+        user=user,
+        password=password,
+        meaning=(meaning or "").strip()[:200] or RELEASE_MEANING,
+        record_type="hold",
+        record_id=hold.pk,
+        content={
+            "hold": hold.pk,
+            "lot": hold.lot_id,
+            "serial": hold.serial_id,
+            "code": target.code,
+            "item": target.item_id,
+            "reason": hold.reason,
+            "placed_at": hold.placed_at,
+            "release_reason": reason,
+        },
+    )
+
+
 @transaction.atomic
-def release_hold(*, hold: Hold, reason: str, user) -> Hold:
-    """Release one hold; the lot/serial is free again when no other hold is active on it."""
+def release_hold(
+    *,
+    hold: Hold,
+    reason: str,
+    user,
+    signature_password: str | None = None,
+    signature_meaning: str | None = None,
+    signature: ElectronicSignature | None = None,
+) -> Hold:
+    """Release one hold under an electronic signature; the lot/serial is free again when no other
+    hold is active on it.
+
+    ``user`` signs the release by re-entering ``signature_password`` (a wrong or missing password
+    is refused with 403 and nothing changes). A release that is part of an act signed in the same
+    transaction (a nonconformance's disposition) passes that act's ``signature`` instead.
+    """
     reason = c.check_reason(reason, what="releasing a hold")
+    _check_releasable(hold)
+    if signature is None:  # signed before any lock: checking a password takes a while
+        signature = _sign_release(hold, reason=reason, user=user, password=signature_password, meaning=signature_meaning)
     target = hold.lot or hold.serial
     lock_items([target.item_id])
     if hold.lot_id:
@@ -113,8 +161,7 @@ def release_hold(*, hold: Hold, reason: str, user) -> Hold:
     else:
         target = lock_serials([hold.serial_id])[hold.serial_id]
     hold = lock_holds([hold])[hold.pk]
-    if Hold.Status.RELEASED not in Hold.TRANSITIONS[hold.status]:
-        raise InvalidTransition(entity="Hold", current=hold.status, target=Hold.Status.RELEASED)
+    _check_releasable(hold)
     hold.status = Hold.Status.RELEASED
     hold.released_by = _user(user)
     hold.released_at = timezone.now()
@@ -129,7 +176,7 @@ def release_hold(*, hold: Hold, reason: str, user) -> Hold:
         type="lot.released" if hold.lot_id else "serial.released",
         aggregate_type="lot" if hold.lot_id else "serial",
         aggregate_id=target.pk,
-        payload=_payload(hold, target),
+        payload={**_payload(hold, target), "signature": signature.pk},
         actor=user,
     )
     return hold

@@ -5,7 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from inventory.models import Item, Location, Lot, SerialNumber
+from mes.api.signatures import SignatureSerializer, SignedInputSerializer
 from mes.quantities import QUANTITY_DIGITS, QUANTITY_PLACES
+from mes.signatures import signatures_of
 from quality.models import (
     Characteristic,
     Disposition,
@@ -285,10 +287,14 @@ class NonconformanceSerializer(serializers.ModelSerializer):
 
 class NonconformanceDetailSerializer(NonconformanceSerializer):
     events = NonconformanceEventSerializer(many=True, read_only=True, source="events.all")
+    signatures = serializers.SerializerMethodField(help_text="Electronic signatures of its disposition and closing.")
 
     class Meta(NonconformanceSerializer.Meta):
-        fields = [*NonconformanceSerializer.Meta.fields, "events"]
+        fields = [*NonconformanceSerializer.Meta.fields, "events", "signatures"]
         read_only_fields = fields
+
+    def get_signatures(self, ncr) -> SignatureSerializer(many=True):
+        return SignatureSerializer(signatures_of(record_type="nonconformance", record_id=ncr.pk), many=True).data
 
 
 class NonconformanceCreateSerializer(serializers.Serializer):
@@ -308,7 +314,7 @@ class NonconformanceCreateSerializer(serializers.Serializer):
     hold = serializers.BooleanField(default=True, help_text="Hold the lot or serial (default true).")
 
 
-class DispositionSerializer(serializers.Serializer):
+class DispositionSerializer(SignedInputSerializer):
     disposition = serializers.ChoiceField(choices=Disposition.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     location = serializers.PrimaryKeyRelatedField(
@@ -319,7 +325,7 @@ class DispositionSerializer(serializers.Serializer):
     )
 
 
-class CloseSerializer(serializers.Serializer):
+class CloseSerializer(SignedInputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 

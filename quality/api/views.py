@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from mes.api.permissions import ALL_ROLES, OPERATOR, QUALITY
+from mes.api.signatures import SIGNATURE_REFUSED
 from quality import selectors, services
 from quality.api import serializers as s
 from quality.models import Characteristic, Inspection, InspectionPlan, Nonconformance
@@ -216,7 +217,13 @@ class NonconformanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
         )
         return self._detail(ncr, code=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.DispositionSerializer, responses={200: s.NonconformanceDetailSerializer, 409: PROBLEM})
+    @extend_schema(
+        request=s.DispositionSerializer,
+        responses={200: s.NonconformanceDetailSerializer, 409: PROBLEM, **SIGNATURE_REFUSED},
+        description="Disposition the NCR, signed electronically: the caller re-enters their password "
+        "(`signature_password`). A missing or wrong password is a 403 problem (`signature_refused`, errors[] "
+        "naming `signature_password`), and nothing changes.",
+    )
     @action(detail=True, methods=["post"])
     def disposition(self, request, pk=None):
         ncr = self.get_object()
@@ -229,16 +236,29 @@ class NonconformanceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
             note=data.get("note", ""),
             location=data.get("location"),
             user=request.user,
+            signature_password=data.get("signature_password"),
+            signature_meaning=data.get("signature_meaning"),
         )
         return self._detail(ncr)
 
-    @extend_schema(request=s.CloseSerializer, responses={200: s.NonconformanceDetailSerializer, 409: PROBLEM})
+    @extend_schema(
+        request=s.CloseSerializer,
+        responses={200: s.NonconformanceDetailSerializer, 409: PROBLEM, **SIGNATURE_REFUSED},
+        description="Close a reworked NCR and release its holds, signed electronically as a disposition is.",
+    )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         ncr = self.get_object()
         serializer = s.CloseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ncr = services.nonconformance_close(ncr=ncr, note=serializer.validated_data.get("note", ""), user=request.user)
+        data = serializer.validated_data
+        ncr = services.nonconformance_close(
+            ncr=ncr,
+            note=data.get("note", ""),
+            user=request.user,
+            signature_password=data.get("signature_password"),
+            signature_meaning=data.get("signature_meaning"),
+        )
         return self._detail(ncr)
 
 

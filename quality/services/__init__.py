@@ -1,11 +1,11 @@
 """Writes of the quality app, grouped by concept; import them from here."""
 
-from quality.services.inspections import inspection_create, measurements_record
-from quality.services.nonconformances import (
+from quality.services.dispositions import (
     nonconformance_close,
     nonconformance_disposition,
-    nonconformance_open,
 )
+from quality.services.inspections import inspection_create, measurements_record
+from quality.services.nonconformances import nonconformance_open
 from quality.services.plans import (
     inspection_plan_create,
     inspection_plan_delete,

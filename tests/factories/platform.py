@@ -2,7 +2,10 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-__all__ = ["UserFactory"]
+__all__ = ["PASSWORD", "UserFactory"]
+
+# Every factory-made user's password: what a test re-enters to sign electronically.
+PASSWORD = "secret-pass-123"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -12,7 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.django.Password("secret-pass-123")
+    password = factory.django.Password(PASSWORD)
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from inventory.models import Item
-from tests.factories import ItemFactory, LocationFactory
+from tests.factories import PASSWORD, ItemFactory, LocationFactory
 
 
 @pytest.fixture
 def clerk(db):
-    """The user the services are called as (no password: nothing logs in as the clerk)."""
+    """The user the services are called as; signs hold releases with ``PASSWORD``."""
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create(username="clerk")
+    return get_user_model().objects.create_user(username="clerk", password=PASSWORD)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from django.test import Client
 from inventory import demo, services
 from inventory.models import Hold, Lot, RecallJob, SerialNumber, StockBalance, StockMove
 from inventory.selectors import ledger_discrepancies
+from mes.models import ElectronicSignature
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -48,9 +50,21 @@ def test_hold_and_release_through_admin_actions(quality_admin, chips, stores, cl
     quality_admin.post("/admin/inventory/lot/", {"action": "place_hold", "_selected_action": [lot.pk], "reason": "Incoming inspection failed"})
     hold = Hold.objects.get()
     assert (hold.reason, Lot.objects.get(pk=lot.pk).status) == ("Incoming inspection failed", "on_hold")
-    quality_admin.post("/admin/inventory/hold/", {"action": "release", "_selected_action": [hold.pk], "reason": "Re-inspected: fine"})
+
+    # Releasing asks for the reason and the signer's password on a page of its own
+    action = {"action": "release", "_selected_action": [hold.pk], "reason": "Re-inspected: fine"}
+    page = quality_admin.post("/admin/inventory/hold/", action)
+    assert page.status_code == 200 and b'name="signature_password"' in page.content and b"Re-inspected: fine" in page.content
+    wrong = quality_admin.post("/admin/inventory/hold/", {**action, "apply": "1", "signature_password": "guess"})
+    assert wrong.status_code == 200 and b"does not match" in wrong.content
+    assert Hold.objects.get().status == "active" and not ElectronicSignature.objects.exists()
+
+    signed = quality_admin.post("/admin/inventory/hold/", {**action, "apply": "1", "signature_password": PASSWORD})
+    assert signed.status_code == 302
     hold.refresh_from_db()
     assert (hold.status, hold.release_reason, Lot.objects.get(pk=lot.pk).status) == ("released", "Re-inspected: fine", "available")
+    signature = ElectronicSignature.objects.get()
+    assert (signature.record_type, signature.record_id, signature.meaning) == ("hold", str(hold.pk), "Released from hold")
 
 
 def test_recall_from_the_admin(quality_admin, chips, stores, clerk, django_capture_on_commit_callbacks):

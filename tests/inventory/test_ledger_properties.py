@@ -29,6 +29,7 @@ from inventory.models import (
 )
 from inventory.selectors import available_quantity, ledger_discrepancies
 from mes.errors import ApplicationError
+from tests.factories import PASSWORD
 
 LOCATIONS = ("STORES", "LINE")
 LOTS = ("A", "B")
@@ -152,7 +153,7 @@ def run(op, ctx, model: Model):
     elif kind == "unhold":
         holds = list(Hold.objects.filter(status="active").order_by("pk"))
         if holds:
-            services.release_hold(hold=holds[args[0] % len(holds)], reason="cleared", user=user)
+            services.release_hold(hold=holds[args[0] % len(holds)], reason="cleared", user=user, signature_password=PASSWORD)
     elif kind == "reverse":
         moves_so_far = list(StockMove.objects.order_by("pk"))
         if moves_so_far:

@@ -8,6 +8,8 @@ from django.utils import timezone
 from inventory import services
 from inventory.models import Hold, Lot, SerialNumber, StockBalance, StockMove
 from inventory.selectors import ledger_discrepancies
+from mes.models import ElectronicSignature
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -132,10 +134,35 @@ def test_hold_through_the_api_blocks_issue_then_release(quality_client, operator
     with pytest.raises(Exception) as refused:
         services.issue(item=chips, location=stores, quantity=1, lot=lot, user=clerk)
     assert "Solderability failure" in str(refused.value)
-    released = quality_client.post(f"/api/v1/holds/{hold_id}/release/", {"reason": "Retest passed"}, format="json")
-    assert released.status_code == 200 and released.json()["status"] == "released"
-    problem(quality_client.post(f"/api/v1/holds/{hold_id}/release/", {"reason": "again"}, format="json"), 409, "invalid_transition")
-    assert Hold.objects.get().release_reason == "Retest passed"
+    url = f"/api/v1/holds/{hold_id}/release/"
+
+    # Releasing is signed: without the caller's password, or with a wrong one, nothing changes
+    problem(quality_client.post(url, {"reason": "Retest passed"}, format="json"), 403, "signature_refused", "signature_password")
+    wrong = {"reason": "Retest passed", "signature_password": "guess"}
+    problem(quality_client.post(url, wrong, format="json"), 403, "signature_refused", "signature_password")
+    assert Hold.objects.get().status == "active" and Lot.objects.get(pk=lot.pk).status == "on_hold"
+    assert not ElectronicSignature.objects.exists()
+
+    signed = {"reason": "Retest passed", "signature_password": PASSWORD, "signature_meaning": "Approved for use"}
+    released = quality_client.post(url, signed, format="json")
+    assert released.status_code == 200, released.content
+    body = released.json()
+    assert body["status"] == "released" and "signature_password" not in body
+    signature = ElectronicSignature.objects.get()
+    assert (signature.user, signature.meaning, signature.record_type, signature.record_id) == (
+        quality_client.user, "Approved for use", "hold", str(hold_id)
+    )
+    assert body["release_signature"] == {
+        "id": signature.pk,
+        "signer": quality_client.user.username,
+        "meaning": "Approved for use",
+        "signed_at": body["release_signature"]["signed_at"],
+        "record_hash": signature.record_hash,
+    }
+    assert quality_client.get(f"/api/v1/holds/{hold_id}/").json()["release_signature"]["id"] == signature.pk
+    assert Lot.objects.get(pk=lot.pk).status == "available"
+    problem(quality_client.post(url, {"reason": "again", "signature_password": PASSWORD}, format="json"), 409, "invalid_transition")
+    assert Hold.objects.get().release_reason == "Retest passed" and ElectronicSignature.objects.count() == 1
 
 
 def test_hold_on_a_serial_out_of_stock_is_409(quality_client, boards, stores, clerk):

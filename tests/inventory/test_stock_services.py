@@ -18,7 +18,9 @@ from inventory.errors import (
 from inventory.models import Lot, SerialNumber, StockBalance, StockMove
 from inventory.selectors import available_quantity, ledger_discrepancies, on_hand
 from mes.errors import InvalidInput
-from mes.models import Event
+from mes.models import ElectronicSignature, Event
+from mes.signatures import SignatureRefused
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -96,10 +98,28 @@ def test_hold_blocks_issue_with_the_reason_and_release_frees_it(chips, stores, c
     with pytest.raises(LotOnHold) as refused:
         services.issue(item=chips, location=stores, quantity=1, lot="L1", user=clerk)
     assert "Supplier deviation SD-9" in refused.value.message and refused.value.code == "lot_on_hold"
-    services.release_hold(hold=hold, reason="Deviation accepted", user=clerk)
+    services.release_hold(hold=hold, reason="Deviation accepted", user=clerk, signature_password=PASSWORD)
     assert Lot.objects.get(pk=lot.pk).status == "available"
     services.issue(item=chips, location=stores, quantity=1, lot="L1", user=clerk)
     assert Event.objects.filter(type__in=["lot.held", "lot.released"]).count() == 2
+
+
+def test_a_release_is_signed_and_refused_without_the_signers_password(chips, stores, clerk):
+    services.receive(item=chips, location=stores, quantity=5, lot_code="L1", user=clerk)
+    hold = services.place_hold(lot=Lot.objects.get(code="L1"), reason="Suspect", user=clerk)
+    for password in (None, "guess"):
+        with pytest.raises(SignatureRefused) as refused:
+            services.release_hold(hold=hold, reason="Fine", user=clerk, signature_password=password)
+        assert (refused.value.status, refused.value.field) == (403, "signature_password")
+    hold.refresh_from_db()
+    assert hold.status == "active" and Lot.objects.get(code="L1").status == "on_hold"
+    assert not ElectronicSignature.objects.exists() and not Event.objects.filter(type="lot.released").exists()
+
+    services.release_hold(hold=hold, reason="Fine", user=clerk, signature_password=PASSWORD)
+
+    signature = ElectronicSignature.objects.get()
+    assert (signature.user, signature.meaning, signature.record_type, signature.record_id) == (clerk, "Released from hold", "hold", str(hold.pk))
+    assert Event.objects.get(type="lot.released").payload["signature"] == signature.pk
 
 
 def test_held_serial_cannot_be_issued(boards, stores, clerk):

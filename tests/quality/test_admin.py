@@ -1,10 +1,12 @@
 """The quality engineer's admin: pages render, a plan is saved with its characteristics through
-the plan service, and the disposition action carries out the same service as the API."""
+the plan service, and the disposition action asks for a signature and carries out the same service
+as the API."""
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from inventory.models import Lot
+from mes.models import ElectronicSignature
 from quality.models import Inspection, InspectionPlan, Nonconformance
 from tests.quality.conftest import characteristics, receive_lot
 
@@ -65,11 +67,28 @@ def test_the_disposition_action_calls_the_service(admin_client, receipt_plan, di
     )
     ncr = Nonconformance.objects.get()
 
+    action = {"action": "disposition_use_as_is", "_selected_action": [ncr.pk]}
+
+    page = admin_client.post("/admin/quality/nonconformance/", action)
+    assert page.status_code == 200 and b'name="signature_password"' in page.content and ncr.number.encode() in page.content
+    unsigned = admin_client.post("/admin/quality/nonconformance/", {**action, "apply": "1", "note": "Within deviation"})
+    assert unsigned.status_code == 200 and b"This field is required" in unsigned.content
+    wrong = admin_client.post(
+        "/admin/quality/nonconformance/", {**action, "apply": "1", "note": "Within deviation", "signature_password": "guess"}
+    )
+    assert wrong.status_code == 200 and b"does not match" in wrong.content
+    ncr.refresh_from_db()
+    assert ncr.status == "open" and Lot.objects.get(pk=lot.pk).status == "on_hold"
+    assert not ElectronicSignature.objects.exists()
+
     response = admin_client.post(
-        "/admin/quality/nonconformance/", {"action": "disposition_use_as_is", "_selected_action": [ncr.pk]}
+        "/admin/quality/nonconformance/",
+        {**action, "apply": "1", "note": "Within deviation", "signature_password": "admin-pass-123", "signature_meaning": "Approved"},
     )
 
     assert response.status_code == 302
     ncr.refresh_from_db()
-    assert (ncr.status, ncr.disposition) == ("closed", "use_as_is")
+    assert (ncr.status, ncr.disposition, ncr.disposition_note) == ("closed", "use_as_is", "Within deviation")
     assert Lot.objects.get(pk=lot.pk).status == "available"
+    signature = ElectronicSignature.objects.get()
+    assert (signature.signer_name, signature.meaning, signature.record_id) == ("qa-admin", "Approved", str(ncr.pk))

@@ -14,6 +14,7 @@ from inventory.selectors import ledger_discrepancies
 from mes.errors import ApplicationError
 from quality import services
 from quality.models import Inspection, Measurement, Nonconformance, SamplingState
+from tests.factories import PASSWORD
 from tests.quality.conftest import characteristics, receive_lot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -67,7 +68,7 @@ def test_a_nonconformance_is_dispositioned_once(receipt_plan, displays, receivin
     ncr = Nonconformance.objects.get()
 
     outcomes = _race(
-        [lambda: services.nonconformance_disposition(ncr=ncr, disposition="scrap", user=inspector) for _ in range(2)]
+        [lambda: services.nonconformance_disposition(ncr=ncr, disposition="scrap", user=inspector, signature_password=PASSWORD) for _ in range(2)]
     )
 
     refused = [o for o in outcomes if isinstance(o, ApplicationError)]

@@ -13,6 +13,7 @@ from inventory.services import receive
 from orders.models import WorkOrderOperation
 from quality import services
 from quality.models import Inspection, Nonconformance
+from tests.factories import PASSWORD
 from tests.orders.execution_setup import *  # noqa: F403
 from tests.orders.execution_setup import report_body, start
 
@@ -64,7 +65,7 @@ def test_a_lot_rejected_at_receipt_cannot_be_consumed_until_it_is_dispositioned(
     assert refused.json()["code"] == "lot_on_hold"
     assert not SerialNumber.objects.filter(code="PHN-1").exists()
 
-    services.nonconformance_disposition(ncr=Nonconformance.objects.get(), disposition="use_as_is", user=inspector)
+    services.nonconformance_disposition(ncr=Nonconformance.objects.get(), disposition="use_as_is", user=inspector, signature_password=PASSWORD)
     accepted = _post(operator_client, assembly, body)
     assert accepted.status_code == 201, accepted.content
     assert ledger_discrepancies() == []

@@ -11,10 +11,11 @@ from inventory import services as inventory
 from inventory.models import Hold, Item, Lot, SerialNumber, StockBalance, StockMove
 from inventory.selectors import ledger_discrepancies, on_hand
 from mes.errors import ApplicationError, InvalidInput
-from mes.models import Event
+from mes.models import ElectronicSignature, Event
+from mes.signatures import SignatureRefused
 from quality import services
 from quality.models import Inspection, Nonconformance, NonconformanceEvent
-from tests.factories import ItemFactory
+from tests.factories import PASSWORD, ItemFactory
 from tests.quality.conftest import characteristics, receive_lot
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def rejected(receipt_plan, displays, receiving, inspector):
 
 
 def test_scrap_disposition_scraps_the_held_quantity_and_keeps_the_ledger_consistent(rejected, receiving, inspector):
-    ncr = services.nonconformance_disposition(ncr=rejected, disposition="scrap", note="Dim panels", user=inspector)
+    ncr = services.nonconformance_disposition(ncr=rejected, disposition="scrap", note="Dim panels", user=inspector, signature_password=PASSWORD)
 
     assert (ncr.status, ncr.disposition, ncr.dispositioned_by) == ("closed", "scrap", inspector)
     lot = Lot.objects.get(pk=ncr.lot_id)
@@ -59,7 +60,7 @@ def test_scrap_takes_the_ncr_quantity_from_every_location_of_the_lot(rejected, r
     inventory.receive(item=rejected.item, location=stores, quantity=100, lot_code="L-BAD", user=inspector)
     assert on_hand(item=rejected.item, lot=rejected.lot) == 600
 
-    services.nonconformance_disposition(ncr=rejected, disposition="scrap", user=inspector)
+    services.nonconformance_disposition(ncr=rejected, disposition="scrap", user=inspector, signature_password=PASSWORD)
 
     # The 500 judged nonconforming are scrapped, the 100 received later stay and are free again.
     assert on_hand(item=rejected.item, lot=rejected.lot) == 100
@@ -69,8 +70,40 @@ def test_scrap_takes_the_ncr_quantity_from_every_location_of_the_lot(rejected, r
     assert ledger_discrepancies() == []
 
 
+@pytest.mark.parametrize("password", [None, "", "guess"])
+def test_a_disposition_without_the_signers_password_changes_nothing(rejected, inspector, password):
+    with pytest.raises(SignatureRefused) as refused:
+        services.nonconformance_disposition(ncr=rejected, disposition="scrap", user=inspector, signature_password=password)
+
+    assert (refused.value.status, refused.value.field) == (403, "signature_password")
+    rejected.refresh_from_db()
+    assert (rejected.status, rejected.disposition) == ("open", "")
+    assert rejected.lot.status == Lot.Status.ON_HOLD and rejected.holds.get().status == "active"
+    assert not StockMove.objects.filter(kind="scrap").exists()
+    assert not ElectronicSignature.objects.exists()
+    assert not Event.objects.filter(type="nonconformance.dispositioned").exists()
+
+
+def test_the_disposition_is_signed_with_the_ncr_and_the_decision(rejected, inspector):
+    ncr = services.nonconformance_disposition(
+        ncr=rejected, disposition="scrap", note="Dim", user=inspector, signature_password=PASSWORD, signature_meaning="Approved"
+    )
+
+    signature = ElectronicSignature.objects.get()
+    assert (signature.user, signature.meaning, signature.record_type, signature.record_id) == (
+        inspector, "Approved", "nonconformance", str(ncr.pk)
+    )
+    assert len(signature.record_hash) == 64
+    # The holds the disposition released are covered by the same signature, not signed again.
+    hold = ncr.holds.get()
+    assert hold.status == "released"
+    released = Event.objects.get(type="lot.released")
+    assert released.payload["signature"] == signature.pk
+    assert ncr.events.last().details["signature"] == signature.pk
+
+
 def test_use_as_is_releases_the_hold(rejected, displays, receiving, inspector):
-    ncr = services.nonconformance_disposition(ncr=rejected, disposition="use_as_is", note="Within customer deviation", user=inspector)
+    ncr = services.nonconformance_disposition(ncr=rejected, disposition="use_as_is", note="Within customer deviation", user=inspector, signature_password=PASSWORD)
 
     assert ncr.status == "closed"
     lot = Lot.objects.get(pk=ncr.lot_id)
@@ -81,7 +114,7 @@ def test_use_as_is_releases_the_hold(rejected, displays, receiving, inspector):
 
 
 def test_return_to_supplier_moves_the_material_to_the_supplier_location(rejected, supplier, receiving, inspector):
-    ncr = services.nonconformance_disposition(ncr=rejected, disposition="return_to_supplier", user=inspector)
+    ncr = services.nonconformance_disposition(ncr=rejected, disposition="return_to_supplier", user=inspector, signature_password=PASSWORD)
 
     assert (ncr.status, ncr.returned_to) == ("closed", supplier)
     balance = StockBalance.objects.get(lot=ncr.lot, location=supplier)
@@ -96,21 +129,21 @@ def test_return_to_supplier_moves_the_material_to_the_supplier_location(rejected
 
 def test_return_needs_a_supplier_location(rejected, stores, inspector):
     with pytest.raises(ApplicationError) as no_supplier:
-        services.nonconformance_disposition(ncr=rejected, disposition="return_to_supplier", user=inspector)
+        services.nonconformance_disposition(ncr=rejected, disposition="return_to_supplier", user=inspector, signature_password=PASSWORD)
     assert (no_supplier.value.status, no_supplier.value.code) == (409, "no_supplier_location")
     with pytest.raises(InvalidInput) as not_a_supplier:
-        services.nonconformance_disposition(ncr=rejected, disposition="return_to_supplier", location=stores, user=inspector)
+        services.nonconformance_disposition(ncr=rejected, disposition="return_to_supplier", location=stores, user=inspector, signature_password=PASSWORD)
     assert (not_a_supplier.value.field, not_a_supplier.value.code) == ("location", "not_a_supplier_location")
     rejected.refresh_from_db()
     assert rejected.status == "open"
 
 
 def test_rework_keeps_the_hold_until_the_ncr_is_closed(rejected, displays, receiving, inspector):
-    ncr = services.nonconformance_disposition(ncr=rejected, disposition="rework", note="Re-laminate", user=inspector)
+    ncr = services.nonconformance_disposition(ncr=rejected, disposition="rework", note="Re-laminate", user=inspector, signature_password=PASSWORD)
     assert ncr.status == "dispositioned"
     assert Lot.objects.get(pk=ncr.lot_id).status == Lot.Status.ON_HOLD
 
-    ncr = services.nonconformance_close(ncr=ncr, note="Re-laminated and retested", user=inspector)
+    ncr = services.nonconformance_close(ncr=ncr, note="Re-laminated and retested", user=inspector, signature_password=PASSWORD)
 
     assert (ncr.status, ncr.closed_by) == ("closed", inspector)
     assert Lot.objects.get(pk=ncr.lot_id).status == Lot.Status.AVAILABLE
@@ -119,17 +152,17 @@ def test_rework_keeps_the_hold_until_the_ncr_is_closed(rejected, displays, recei
 
 def test_the_state_machine_refuses_a_second_disposition_and_an_early_close(rejected, inspector):
     with pytest.raises(ApplicationError) as early:
-        services.nonconformance_close(ncr=rejected, user=inspector)
+        services.nonconformance_close(ncr=rejected, user=inspector, signature_password=PASSWORD)
     assert (early.value.status, early.value.code) == (409, "disposition_required")
 
-    services.nonconformance_disposition(ncr=rejected, disposition="use_as_is", user=inspector)
+    services.nonconformance_disposition(ncr=rejected, disposition="use_as_is", user=inspector, signature_password=PASSWORD)
     with pytest.raises(ApplicationError) as twice:
-        services.nonconformance_disposition(ncr=rejected, disposition="scrap", user=inspector)
+        services.nonconformance_disposition(ncr=rejected, disposition="scrap", user=inspector, signature_password=PASSWORD)
     assert (twice.value.status, twice.value.code) == (409, "invalid_transition")
     assert not StockMove.objects.filter(kind="scrap").exists()
 
     with pytest.raises(InvalidInput) as unknown:
-        services.nonconformance_disposition(ncr=rejected, disposition="burn", user=inspector)
+        services.nonconformance_disposition(ncr=rejected, disposition="burn", user=inspector, signature_password=PASSWORD)
     assert unknown.value.field == "disposition"
 
 
@@ -140,7 +173,7 @@ def test_scrapping_a_batch_of_held_serials(receiving, inspector):
     ncr = services.nonconformance_open(item=phones, serials=serials, description="Cracked glass", user=inspector)
     assert ncr.quantity == 3 and ncr.holds.count() == 3
 
-    services.nonconformance_disposition(ncr=ncr, disposition="scrap", user=inspector)
+    services.nonconformance_disposition(ncr=ncr, disposition="scrap", user=inspector, signature_password=PASSWORD)
 
     statuses = dict(SerialNumber.objects.filter(item=phones).values_list("code", "status"))
     assert statuses == {"A1": "scrapped", "A2": "scrapped", "A3": "scrapped", "A4": "available"}
@@ -169,7 +202,7 @@ def test_an_untracked_item_is_dispositioned_at_its_location(receiving, inspector
     ncr = services.nonconformance_open(item=screws, location=receiving, quantity=200, description="Wrong thread", user=inspector)
     assert not ncr.holds.exists()
 
-    services.nonconformance_disposition(ncr=ncr, disposition="scrap", user=inspector)
+    services.nonconformance_disposition(ncr=ncr, disposition="scrap", user=inspector, signature_password=PASSWORD)
 
     assert on_hand(item=screws, location=receiving) == 800
     assert ledger_discrepancies() == []
