@@ -23,9 +23,7 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,10 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# Components per phone: (item code, tracking, lots of how many phones, level)
-PHONE_PARTS = [("DSP-61", "serial", None), ("BAT-4000", "lot", 10_000), ("HSG-100", "lot", 5_000), ("SCR-M1", "lot", 50_000)]
-BOARD_PARTS = [("PCB-100", "lot", 5_000), ("SOC-A1", "lot", 125_000), ("MEM-8G", "lot", 20_000), ("SLD-PASTE", "lot", 2_000), ("CAP-100N", "lot", 10_000)]
-RECALL_ITEM = "SOC-A1"
+from bench._trace_genealogy import build, create_database, log, prewarm, recall_lot  # noqa: E402
+from bench._trace_server import (  # noqa: E402
+    cpu_seconds,
+    prioritize,
+    service_pids,
+    start_server,
+    stop_server,
+)
 
 
 def parse_args():
@@ -63,22 +65,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
-
-
-def create_database(args) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db}"')
 
 
 def setup_django(database_url: str) -> None:
@@ -88,235 +78,6 @@ def setup_django(database_url: str) -> None:
     import django
 
     django.setup()
-
-
-def lot_plan(phones: int) -> list[tuple[str, str, int, int]]:
-    """(item code, level, phones per lot, lot count) of every lot-tracked part."""
-    plan = []
-    for parts, level in ((PHONE_PARTS, "phone"), (BOARD_PARTS, "board")):
-        for code, tracking, size in parts:
-            if tracking == "lot":
-                size = min(size, max(phones // 8, 1)) if code == RECALL_ITEM else size
-                plan.append((code, level, size, -(-phones // size)))
-    return plan
-
-
-def build(args, cursor_factory) -> dict:
-    """Write items, locations, lots, serials and links with set-based SQL; return the ids used."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
-
-    from inventory import demo
-    from inventory.models import Item, Location
-
-    demo.load_master_data()
-    customer, _ = Location.objects.update_or_create(
-        code="CUSTOMER", defaults={"name": "Shipped to customers", "kind": "site", "purpose": "customer"}
-    )
-    items = {item.code: item.pk for item in Item.objects.all()}
-    locations = {loc.code: loc.pk for loc in Location.objects.all()}
-    user, _ = get_user_model().objects.get_or_create(username="bench-quality")
-    user.groups.add(Group.objects.get(name="quality"))
-    token, _ = Token.objects.get_or_create(user=user)
-
-    n = args.phones
-    plan = lot_plan(n)
-    t0 = time.perf_counter()
-    with cursor_factory() as cur:
-        # The generator is consistent by construction: foreign-key triggers are off for the load.
-        cur.execute("SET session_replication_role = replica")
-        cur.execute("SET synchronous_commit = off")
-        cur.execute("SET maintenance_work_mem = '1GB'")
-        cur.execute("SET max_parallel_maintenance_workers = 1")
-        cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'inventory_genealogylink' AND indexname LIKE 'genealogy_%%'")
-        link_indexes = [row[0] for row in cur.fetchall()]
-        for definition in link_indexes:
-            cur.execute("DROP INDEX " + definition.split(" INDEX ")[1].split(" ON ")[0])
-
-        # Lots: ids from 1, by part; lot k of a part covers phones [k*size+1, (k+1)*size].
-        lot_base = {}
-        next_id = 1
-        for code, _level, size, count in plan:
-            lot_base[code] = next_id
-            cur.execute(
-                """
-                INSERT INTO inventory_lot (id, item_id, code, status, expires_on, supplier_lot, created_at)
-                SELECT %s + k, %s, %s || '-L' || lpad(k::text, 5, '0'), 'consumed', NULL, 'SUP-' || k,
-                       timestamptz '2026-01-01' + k * interval '1 hour'
-                FROM generate_series(0, %s - 1) k
-                """,
-                [next_id, items[code], code, count],
-            )
-            next_id += count
-        log(f"lots: {next_id - 1}")
-
-        # Serials: phones 1..n, boards n+1..2n, displays 2n+1..3n.
-        fg, shipped = locations["FG"], customer.pk
-        cur.execute(
-            """
-            INSERT INTO inventory_serialnumber (id, item_id, code, status, current_location_id, lot_id, created_at)
-            SELECT i, %s, 'PHN' || lpad(i::text, 8, '0'), 'available',
-                   CASE WHEN i %% 5 = 0 THEN %s ELSE %s END, NULL,
-                   timestamptz '2026-01-01' + i * interval '30 seconds'
-            FROM generate_series(1, %s) i
-            """,
-            [items["PHN-100"], fg, shipped, n],
-        )
-        for offset, code, prefix in ((n, "MBD-100", "MBD"), (2 * n, "DSP-61", "DSP")):
-            cur.execute(
-                """
-                INSERT INTO inventory_serialnumber (id, item_id, code, status, current_location_id, lot_id, created_at)
-                SELECT %s + i, %s, %s || lpad(i::text, 8, '0'), 'consumed', NULL, NULL,
-                       timestamptz '2026-01-01' + i * interval '30 seconds'
-                FROM generate_series(1, %s) i
-                """,
-                [offset, items[code], prefix, n],
-            )
-        log(f"serials: {3 * n} ({time.perf_counter() - t0:.0f} s)")
-
-        # Links. Work orders of 1,000 phones; operation 1 builds boards, operation 2 assembles.
-        common = "1.000, 'production_report', '', timestamptz '2026-01-01' + i * interval '30 seconds'"
-        cur.execute(
-            f"""
-            INSERT INTO inventory_genealogylink (consumed_lot_id, consumed_serial_id, produced_lot_id, produced_serial_id,
-                consumed_key, produced_key, quantity, document_type, document_id, created_at, work_order_id, operation_id)
-            SELECT NULL, s.sid, NULL, i, -s.sid, -i, {common}, (i - 1) / 1000 + 1, ((i - 1) / 1000 + 1) * 10 + 2
-            FROM generate_series(1, %s) i
-            CROSS JOIN LATERAL (VALUES (%s + i), (%s + i)) AS s(sid)
-            """,
-            [n, n, 2 * n],
-        )
-        log(f"links phone <- board, display ({time.perf_counter() - t0:.0f} s)")
-        for parts, produced in ((PHONE_PARTS, "phone"), (BOARD_PARTS, "board")):
-            lots = [(code, size) for code, level, size, _count in plan if level == produced]
-            values = ", ".join(f"({lot_base[code]} + (i - 1) / {size})" for code, size in lots)
-            produced_id = "i" if produced == "phone" else f"{n} + i"
-            operation = 2 if produced == "phone" else 1
-            cur.execute(
-                f"""
-                INSERT INTO inventory_genealogylink (consumed_lot_id, consumed_serial_id, produced_lot_id, produced_serial_id,
-                    consumed_key, produced_key, quantity, document_type, document_id, created_at, work_order_id, operation_id)
-                SELECT l.lid, NULL, NULL, {produced_id}, l.lid, -({produced_id}), {common},
-                       (i - 1) / 1000 + 1, ((i - 1) / 1000 + 1) * 10 + {operation}
-                FROM generate_series(1, %s) i
-                CROSS JOIN LATERAL (VALUES {values}) AS l(lid)
-                """,
-                [n],
-            )
-            log(f"links {produced} <- lots ({time.perf_counter() - t0:.0f} s)")
-        for table in ("inventory_lot", "inventory_serialnumber", "inventory_genealogylink"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        for definition in link_indexes:
-            started = time.perf_counter()
-            cur.execute(definition)
-            log(f"{definition.split(' INDEX ')[1].split(' ON ')[0]} built in {time.perf_counter() - started:.0f} s")
-    with cursor_factory() as cur:
-        cur.execute("VACUUM (ANALYZE) inventory_genealogylink")
-        cur.execute("VACUUM (ANALYZE) inventory_serialnumber")
-        cur.execute("VACUUM (ANALYZE) inventory_lot")
-    build_seconds = time.perf_counter() - t0
-    log(f"built: {n} phones in {build_seconds:.0f} s")
-    return {"token": token.key, "build_seconds": build_seconds}
-
-
-def recall_lot(phones: int) -> tuple[int, str, int]:
-    """The first system-on-chip lot (item id, code) and how many phones it went into."""
-    from inventory.models import Item
-
-    size = [size for code, _level, size, _count in lot_plan(phones) if code == RECALL_ITEM][0]
-    return Item.objects.get(code=RECALL_ITEM).pk, f"{RECALL_ITEM}-L00000", min(size, phones)
-
-
-def start_server(args, database_url: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": "",
-        "DB_CONN_MAX_AGE": "600",
-        "LOG_LEVEL": "WARNING",
-        "THROTTLE_USER": "1000000/minute",
-    }
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "mes.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-            "--timeout",
-            "300",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    import requests
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{args.port}/health/", timeout=2).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    stop_server(server)
-    raise SystemExit("gunicorn did not come up")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    server.wait(timeout=30)
-
-
-def prioritize(args) -> None:
-    """Give this database's PostgreSQL backends the bench's CPU priority (see ``--priority``)."""
-    if not args.priority:
-        return
-    import psycopg
-
-    with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [args.db])]
-    for pid in pids:
-        try:
-            os.setpriority(os.PRIO_PROCESS, pid, -args.priority)
-        except (PermissionError, ProcessLookupError):
-            pass
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def service_pids(args, server_pid: int) -> tuple[list[int], list[int]]:
-    """gunicorn's worker processes and the PostgreSQL backends serving this database."""
-    import psycopg
-
-    workers = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == server_pid:
-                        workers.append(int(entry))
-            except OSError:
-                continue
-    with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-        backends = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [args.db])]
-    return workers, backends
 
 
 def time_backward_traces(args, token: str, server_pid: int) -> tuple[float, float, int, float, float]:
@@ -342,40 +103,17 @@ def time_backward_traces(args, token: str, server_pid: int) -> tuple[float, floa
         get(f"PHN{rng.randint(1, args.phones):08d}")
     prioritize(args)
     workers, backends = service_pids(args, server_pid)
-    app_before = sum(_cpu_seconds(pid) for pid in workers)
-    db_before = sum(_cpu_seconds(pid) for pid in backends)
+    app_before = sum(cpu_seconds(pid) for pid in workers)
+    db_before = sum(cpu_seconds(pid) for pid in backends)
     timings = []
     nodes = 0
     for _ in range(args.samples):
         elapsed, tree = get(f"PHN{rng.randint(1, args.phones):08d}")
         timings.append(elapsed)
         nodes = tree["node_count"]
-    app_ms = (sum(_cpu_seconds(pid) for pid in workers) - app_before) * 1000 / args.samples
-    db_ms = (sum(_cpu_seconds(pid) for pid in backends) - db_before) * 1000 / args.samples
+    app_ms = (sum(cpu_seconds(pid) for pid in workers) - app_before) * 1000 / args.samples
+    db_ms = (sum(cpu_seconds(pid) for pid in backends) - db_before) * 1000 / args.samples
     return percentile(timings, 0.5), percentile(timings, 0.95), nodes, app_ms, db_ms
-
-
-PREWARM = [
-    "inventory_serialnumber",
-    "serial_code_idx",
-    "inventory_serialnumber_pkey",
-    "genealogy_backward_cover_idx",
-    "genealogy_forward_idx",
-    "inventory_lot",
-    "inventory_lot_pkey",
-    "inventory_item",
-]
-
-
-def prewarm(cursor_factory) -> None:
-    """Read what traces touch into memory, as a running plant's database would have it (this
-    server keeps PostgreSQL's default 128 MB of shared buffers, so it is the OS page cache)."""
-    started = time.perf_counter()
-    with cursor_factory() as cur:
-        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-        for relation in PREWARM:
-            cur.execute("SELECT pg_prewarm(%s, 'read')", [relation])
-    log(f"read {len(PREWARM)} relations into memory in {time.perf_counter() - started:.0f} s")
 
 
 def time_bare_recall(args, cursor_factory, lot_id: int) -> tuple[float, int, float]:
@@ -393,14 +131,14 @@ def time_bare_recall(args, cursor_factory, lot_id: int) -> tuple[float, int, flo
         if args.explain:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, [lot_id, MAX_DEPTH])
             print("\n".join(row[0] for row in cur.fetchall()))
-        cpu_before = _cpu_seconds(backend)
+        cpu_before = cpu_seconds(backend)
         for _ in range(args.recalls):
             started = time.perf_counter()
             cur.execute(sql, [lot_id, MAX_DEPTH])
             count = len(cur.fetchall())
             elapsed = time.perf_counter() - started
             best = elapsed if best is None else min(best, elapsed)
-        cpu = (_cpu_seconds(backend) - cpu_before) / args.recalls
+        cpu = (cpu_seconds(backend) - cpu_before) / args.recalls
     return best, count, cpu
 
 
@@ -415,7 +153,7 @@ def time_http_recalls(args, token: str, item_id: int, lot_code: str, server_pid:
     timings = []
     job: dict = {}
     workers, backends = service_pids(args, server_pid)
-    cpu_before = sum(_cpu_seconds(pid) for pid in workers + backends)
+    cpu_before = sum(cpu_seconds(pid) for pid in workers + backends)
     for n in range(args.recalls):
         started = time.perf_counter()
         response = session.post(base, json={"lot": lot_code, "item": item_id, "reason": f"Bench recall {n}"})
@@ -426,7 +164,7 @@ def time_http_recalls(args, token: str, item_id: int, lot_code: str, server_pid:
             job = session.get(f"{base}?status=done&lot={job['lot']}").json()["results"][0]
         timings.append(time.perf_counter() - started)
         assert job["status"] == "done", job
-    cpu = (sum(_cpu_seconds(pid) for pid in workers + backends) - cpu_before) / args.recalls
+    cpu = (sum(cpu_seconds(pid) for pid in workers + backends) - cpu_before) / args.recalls
     return timings, job, cpu
 
 
