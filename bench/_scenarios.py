@@ -12,6 +12,10 @@ from orders.scheduling import Job, Problem, Resource, Task
 DAY = 24 * 60
 WEEK = 7 * DAY
 SHIFTS = ((6 * 60, 14 * 60), (14 * 60, 22 * 60))
+WORKDAY = 16 * 60
+RELEASE_WEEKS = 3.0
+LEAD_FACTOR = (2.0, 4.0)
+LEAD_DAYS = (0.0, 2.0)
 
 
 def two_shift_calendar(weeks: int) -> tuple[tuple[int, int], ...]:
@@ -46,13 +50,14 @@ def make_realistic_problem(
     ]
     job_list: list[Job] = []
     task_list: list[Task] = []
+    release_span = int(RELEASE_WEEKS * 5 * WORKDAY)
     for j in range(jobs):
         job_id = f"WO{j + 1:04d}"
         route = rng.sample(centers, rng.randint(4, 6))
-        durations = [rng.randint(30, 240) if center.allow_split else rng.randint(15, 180) for center in route]
-        release = 0 if rng.random() < 0.4 else _working_instant(rng.randint(0, 10 * 16 * 60))
-        flow = int(sum(durations) * rng.uniform(1.5, 3.0) * WEEK / (5 * 16 * 60))
-        due = release + max(flow, rng.randint(2 * DAY, 2 * WEEK))
+        durations = [rng.randint(20, 180) if center.allow_split else rng.randint(10, 120) for center in route]
+        release = 0 if rng.random() < 0.2 else _working_instant(rng.randint(0, release_span))
+        lead = int(sum(durations) * rng.uniform(*LEAD_FACTOR)) + int(rng.uniform(*LEAD_DAYS) * WORKDAY)
+        due = _working_instant(_working_minutes(release) + lead)
         job_list.append(Job(id=job_id, release=release, due=due, weight=rng.choice((1, 1, 1, 2, 2, 3))))
         task_list.extend(
             Task(id=f"{job_id}-{k + 1}", job_id=job_id, sequence=10 * (k + 1), resource_id=c.id, duration=d)
@@ -63,7 +68,15 @@ def make_realistic_problem(
 
 def _working_instant(working_minutes: int) -> int:
     """Calendar instant after the given number of two-shift working minutes."""
-    per_day = 16 * 60
-    days, minute = divmod(working_minutes, per_day)
+    days, minute = divmod(working_minutes, WORKDAY)
     week, day = divmod(days, 5)
     return week * WEEK + day * DAY + SHIFTS[0][0] + minute
+
+
+def _working_minutes(instant: int) -> int:
+    """Two-shift working minutes between time zero and ``instant``."""
+    week, rest = divmod(instant, WEEK)
+    day, minute = divmod(rest, DAY)
+    if day >= 5:
+        return (week * 5 + 5) * WORKDAY
+    return (week * 5 + day) * WORKDAY + min(max(minute - SHIFTS[0][0], 0), WORKDAY)

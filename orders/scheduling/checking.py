@@ -30,9 +30,9 @@ def check_solution(problem: Problem, solution: HasTimes) -> list[str]:
     for task in problem.tasks:
         violations.extend(_task_violations(index, solution, task))
     for job in problem.jobs:
-        violations.extend(_routing_violations(index, solution, job.id))
+        violations.extend(routing_violations(index, solution, job.id))
     for resource in problem.resources:
-        violations.extend(_capacity_violations(index, solution, resource.id))
+        violations.extend(capacity_violations(index, solution, resource.id))
     return violations
 
 
@@ -57,7 +57,7 @@ def _task_violations(index: ProblemIndex, solution: HasTimes, task: Task) -> lis
     return found
 
 
-def _routing_violations(index: ProblemIndex, solution: HasTimes, job_id: Hashable) -> list[str]:
+def routing_violations(index: ProblemIndex, solution: HasTimes, job_id: Hashable) -> list[str]:
     found: list[str] = []
     latest_end: int | None = None
     latest_id: Hashable = None
@@ -71,7 +71,7 @@ def _routing_violations(index: ProblemIndex, solution: HasTimes, job_id: Hashabl
     return found
 
 
-def _capacity_violations(index: ProblemIndex, solution: HasTimes, resource_id: Hashable) -> list[str]:
+def capacity_violations(index: ProblemIndex, solution: HasTimes, resource_id: Hashable) -> list[str]:
     capacity = index.resources[resource_id].capacity
     events: list[tuple[int, int, int, Hashable]] = []
     for task in index.problem.tasks:

@@ -1,6 +1,6 @@
 """CP-SAT model of the scheduling problem.
 
-Each open task is an interval variable ``[start, end)``. Calendars are
+Each free task is an interval variable ``[start, end)``. Calendars are
 handled through start domains rather than blocking intervals:
 
 * an unsplit task may only start at ``s`` with ``s + duration`` inside the
@@ -15,10 +15,12 @@ handled through start domains rather than blocking intervals:
 A split task keeps its unit across the break. Tasks being contiguous in
 working time, this is exact: two tasks never share a working minute iff their
 elapsed intervals are disjoint, and likewise for cumulative load. Closed time
-needs no blocking intervals since no open task can start or run in it
-otherwise. Frozen tasks enter the resource constraints as fixed load (clamped
-to the capacity, so inconsistent frozen data does not make the model
-infeasible). Capacity 1 uses ``NoOverlap``, larger capacities ``Cumulative``.
+needs no blocking intervals since no free task can start or run in it
+otherwise. Pinned tasks (frozen ones, and in a neighbourhood sub-model the
+tasks outside it) enter the resource constraints as fixed load, clamped to
+the capacity so inconsistent frozen data cannot make the model infeasible.
+Capacity 1 uses ``NoOverlap``, larger capacities ``Cumulative``; zero-length
+tasks (milestones) take no capacity.
 """
 
 from __future__ import annotations
@@ -30,15 +32,15 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from .calendar import Calendar
 from .index import ProblemIndex
 from .problem import Schedule, Task
-
-TimeWindows = dict[Hashable, tuple[int, int]]
+from .windows import Pinned, TimeWindows
 
 
 @dataclass
 class TaskVars:
-    """Variables of one open task."""
+    """Variables of one free task."""
 
     start: cp_model.IntVar
     end: cp_model.LinearExprT
@@ -53,6 +55,7 @@ class SchedulingModel:
 
     model: cp_model.CpModel
     index: ProblemIndex
+    pinned: Pinned
     tasks: dict[Hashable, TaskVars]
     makespan: cp_model.IntVar
     tardiness: cp_model.LinearExprT
@@ -70,71 +73,35 @@ class StageResult:
     objective: int | None
     bound: int | None
     values: list[int] | None
+    seconds: float = 0.0
 
 
-def time_windows(index: ProblemIndex, horizon: int, deadlines: dict[Hashable, int]) -> TimeWindows | None:
-    """Earliest and latest start of every open task; ``None`` if some window is empty."""
-    windows: TimeWindows = {}
-    for job in index.problem.jobs:
-        tasks = index.open_tasks(job.id)
-        earliest = _forward_pass(index, tasks)
-        latest = _backward_pass(index, tasks, min(horizon, deadlines.get(job.id, horizon)))
-        if earliest is None or latest is None:
-            return None
-        for task, lo, hi in zip(tasks, earliest, latest, strict=True):
-            if lo > hi:
-                return None
-            windows[task.id] = (lo, hi)
-    return windows
-
-
-def _forward_pass(index: ProblemIndex, tasks: list[Task]) -> list[int] | None:
-    starts: list[int] = []
-    ready = 0
-    for task in tasks:
-        split = index.is_split(task)
-        calendar = index.calendar_of(task)
-        start = calendar.next_start(max(ready, index.barriers[task.id]), task.duration, split)
-        end = None if start is None else calendar.finish(start, task.duration, split)
-        if start is None or end is None:
-            return None
-        starts.append(start)
-        ready = end
-    return starts
-
-
-def _backward_pass(index: ProblemIndex, tasks: list[Task], latest_end: int) -> list[int] | None:
-    starts: list[int] = []
-    for task in reversed(tasks):
-        start = index.calendar_of(task).latest_start(latest_end, task.duration, index.is_split(task))
-        if start is None:
-            return None
-        starts.append(start)
-        latest_end = start
-    return starts[::-1]
-
-
-def build_model(index: ProblemIndex, horizon: int, windows: TimeWindows) -> SchedulingModel | None:
-    """Model the problem; ``None`` if a task has no valid start in its window."""
+def build_model(index: ProblemIndex, horizon: int, windows: TimeWindows, pinned: Pinned) -> SchedulingModel | None:
+    """Model the free tasks; ``None`` if one has no valid start in its window."""
     model = cp_model.CpModel()
     variables: list[cp_model.IntVar] = []
     tasks: dict[Hashable, TaskVars] = {}
     for task in index.problem.tasks:
-        if not task.is_frozen:
+        if task.id not in pinned:
             task_vars = _task_vars(model, index, task, windows[task.id], variables)
             if task_vars is None:
                 return None
             tasks[task.id] = task_vars
+    last_ends: dict[Hashable, cp_model.LinearExprT] = {}
     for job in index.problem.jobs:
-        _add_routing(model, index.open_tasks(job.id), tasks)
+        free = [t for t in index.routings[job.id] if t.id in tasks]
+        for previous, task in zip(free, free[1:]):
+            model.add(tasks[task.id].start >= tasks[previous.id].end)
+        if free:
+            last_ends[job.id] = tasks[free[-1].id].end
     for resource in index.problem.resources:
-        _add_capacity(model, index, resource.id, tasks)
+        _add_capacity(model, index, resource.id, tasks, pinned, windows)
     floors: dict[str, int] = {}
-    makespan = _add_makespan(model, index, horizon, tasks, floors)
+    makespan = _add_makespan(model, pinned, horizon, last_ends, floors)
+    tardiness, tardiness_vars = _add_tardiness(model, index, pinned, horizon, last_ends, floors)
     variables.append(makespan)
-    tardiness, tardiness_vars = _add_tardiness(model, index, horizon, tasks, floors)
     variables.extend(tardiness_vars.values())
-    return SchedulingModel(model, index, tasks, makespan, tardiness, tardiness_vars, variables, floors)
+    return SchedulingModel(model, index, pinned, tasks, makespan, tardiness, tardiness_vars, variables, floors)
 
 
 def _task_vars(
@@ -173,34 +140,69 @@ def _domain(segments: list[tuple[int, int, int]]) -> cp_model.Domain:
     return cp_model.Domain.from_intervals([[first, last] for first, last, _ in segments])
 
 
-def _add_routing(model: cp_model.CpModel, routing: list[Task], tasks: dict[Hashable, TaskVars]) -> None:
-    for previous, task in zip(routing, routing[1:]):
-        model.add(tasks[task.id].start >= tasks[previous.id].end)
-
-
 def _add_capacity(
-    model: cp_model.CpModel, index: ProblemIndex, resource_id: Hashable, tasks: dict[Hashable, TaskVars]
+    model: cp_model.CpModel,
+    index: ProblemIndex,
+    resource_id: Hashable,
+    tasks: dict[Hashable, TaskVars],
+    pinned: Pinned,
+    windows: TimeWindows,
 ) -> None:
     capacity = index.resources[resource_id].capacity
-    intervals = [tasks[t.id].interval for t in index.problem.tasks if t.resource_id == resource_id and t.id in tasks]
-    load = [(s, e, d) for s, e, d in _frozen_load(index, resource_id) if e > 0]
-    if not intervals or (len(intervals) <= capacity and not load):
+    free = [t for t in index.by_resource[resource_id] if t.id in tasks and t.duration > 0]
+    if not free:
         return
-    fixed = [model.new_fixed_size_interval_var(s, e - s, "") for s, e, _ in load]
+    reach = (min(windows[t.id][0] for t in free), max(windows[t.id][1] + _longest(tasks[t.id]) for t in free))
+    load = [p for p in pinned_load(index, resource_id, pinned) if p[1] > reach[0] and p[0] < reach[1]]
+    shortest = min(t.duration for t in free)
+    load = _close_unusable_gaps(load, capacity, index.calendars[resource_id], shortest)
+    if len(free) <= capacity and not load:
+        return
+    intervals = [tasks[t.id].interval for t in free]
+    fixed = [model.new_fixed_size_interval_var(start, end - start, "") for start, end, _ in load]
     if capacity == 1:
         model.add_no_overlap(intervals + fixed)
     else:
-        demands = [1] * len(intervals) + [d for _, _, d in load]
+        demands = [1] * len(intervals) + [units for _, _, units in load]
         model.add_cumulative(intervals + fixed, demands, capacity)
 
 
-def _frozen_load(index: ProblemIndex, resource_id: Hashable) -> list[tuple[int, int, int]]:
-    """Frozen usage of a resource as ``(start, end, units)`` pieces, units at most the capacity."""
+def _close_unusable_gaps(
+    load: list[tuple[int, int, int]], capacity: int, calendar: Calendar, shortest: int
+) -> list[tuple[int, int, int]]:
+    """Merge full pieces whose gap has fewer working minutes than the shortest free task.
+
+    No free task fits in such a gap, so blocking it loses nothing and leaves
+    the propagators fewer fixed intervals.
+    """
+    merged: list[tuple[int, int, int]] = []
+    for piece in load:
+        if merged and merged[-1][2] == capacity and piece[2] == capacity:
+            gap_start, gap_end = merged[-1][1], piece[0]
+            if calendar.always_open:
+                working = gap_end - gap_start
+            else:
+                working = calendar.working_before(gap_end) - calendar.working_before(gap_start)
+            if working < shortest:
+                merged[-1] = (merged[-1][0], piece[1], capacity)
+                continue
+        merged.append(piece)
+    return merged
+
+
+def _longest(task_vars: TaskVars) -> int:
+    if task_vars.choices:
+        return max(length for _, length in task_vars.choices)
+    return int(task_vars.size)
+
+
+def pinned_load(index: ProblemIndex, resource_id: Hashable, pinned: Pinned) -> list[tuple[int, int, int]]:
+    """Pinned usage of a resource as ``(start, end, units)`` pieces, units at most the capacity."""
     capacity = index.resources[resource_id].capacity
     events: dict[int, int] = {}
-    for task in index.problem.tasks:
-        if task.is_frozen and task.resource_id == resource_id:
-            start, end = index.frozen[task.id]
+    for task in index.by_resource[resource_id]:
+        if task.id in pinned:
+            start, end = pinned[task.id]
             if end > start:
                 events[start] = events.get(start, 0) + 1
                 events[end] = events.get(end, 0) - 1
@@ -217,31 +219,17 @@ def _frozen_load(index: ProblemIndex, resource_id: Hashable) -> list[tuple[int, 
     return pieces
 
 
-def _last_ends(index: ProblemIndex, tasks: dict[Hashable, TaskVars]) -> dict[Hashable, cp_model.LinearExprT]:
-    last: dict[Hashable, cp_model.LinearExprT] = {}
-    for job in index.problem.jobs:
-        routing = index.open_tasks(job.id)
-        if routing:
-            last[job.id] = tasks[routing[-1].id].end
-    return last
-
-
-def _frozen_job_end(index: ProblemIndex, job_id: Hashable) -> int | None:
-    ends = [index.frozen[t.id][1] for t in index.routings[job_id] if t.is_frozen]
-    return max(ends, default=None)
-
-
 def _add_makespan(
     model: cp_model.CpModel,
-    index: ProblemIndex,
+    pinned: Pinned,
     horizon: int,
-    tasks: dict[Hashable, TaskVars],
+    last_ends: dict[Hashable, cp_model.LinearExprT],
     floors: dict[str, int],
 ) -> cp_model.IntVar:
-    floor = max((end for _, end in index.frozen.values()), default=0)
+    floor = max((end for _, end in pinned.values()), default=0)
     makespan = model.new_int_var(floor, max(floor, horizon), "makespan")
     floors[makespan.name] = floor
-    for end in _last_ends(index, tasks).values():
+    for end in last_ends.values():
         model.add(makespan >= end)
     return makespan
 
@@ -249,25 +237,25 @@ def _add_makespan(
 def _add_tardiness(
     model: cp_model.CpModel,
     index: ProblemIndex,
+    pinned: Pinned,
     horizon: int,
-    tasks: dict[Hashable, TaskVars],
+    last_ends: dict[Hashable, cp_model.LinearExprT],
     floors: dict[str, int],
 ) -> tuple[cp_model.LinearExprT, dict[Hashable, cp_model.IntVar]]:
-    last = _last_ends(index, tasks)
     constant = 0
     tardiness_vars: dict[Hashable, cp_model.IntVar] = {}
     weights: list[int] = []
     for job in index.problem.jobs:
         if job.due is None or job.weight <= 0:
             continue
-        frozen_end = _frozen_job_end(index, job.id)
-        floor = max(0, frozen_end - job.due) if frozen_end is not None else 0
-        if job.id not in last:
+        pinned_end = max((pinned[t.id][1] for t in index.routings[job.id] if t.id in pinned), default=None)
+        floor = max(0, pinned_end - job.due) if pinned_end is not None else 0
+        if job.id not in last_ends:
             constant += job.weight * floor
             continue
         late = model.new_int_var(floor, max(floor, horizon - job.due), f"late{len(weights)}")
         floors[late.name] = floor
-        model.add(late >= last[job.id] - job.due)
+        model.add(late >= last_ends[job.id] - job.due)
         tardiness_vars[job.id] = late
         weights.append(job.weight)
     expression = cp_model.LinearExpr.weighted_sum(list(tardiness_vars.values()), weights) + constant
@@ -284,12 +272,12 @@ def add_hint(sm: SchedulingModel, schedule: Schedule) -> None:
             sm.model.add_hint(task_vars.end, end)
             for chosen, length in task_vars.choices:
                 sm.model.add_hint(chosen, int(length == end - start))
-    job_ends = _job_ends(sm.index, schedule)
     makespan = max(schedule.ends.values(), default=0)
     sm.model.add_hint(sm.makespan, max(sm.floors[sm.makespan.name], makespan))
     for job_id, late in sm.tardiness_vars.items():
+        job_end = max(schedule.ends[t.id] for t in sm.index.routings[job_id])
         due = sm.index.jobs[job_id].due or 0
-        sm.model.add_hint(late, max(sm.floors[late.name], job_ends[job_id] - due))
+        sm.model.add_hint(late, max(sm.floors[late.name], job_end - due))
 
 
 def hint_values(sm: SchedulingModel, values: list[int]) -> None:
@@ -299,26 +287,32 @@ def hint_values(sm: SchedulingModel, values: list[int]) -> None:
         sm.model.add_hint(variable, value)
 
 
-def _job_ends(index: ProblemIndex, schedule: Schedule) -> dict[Hashable, int]:
-    return {
-        job.id: max((schedule.ends[t.id] for t in index.routings[job.id]), default=0) for job in index.problem.jobs
-    }
-
-
 def run_stage(
-    sm: SchedulingModel, objective: cp_model.LinearExprT, seconds: float, workers: int, seed: int
+    sm: SchedulingModel,
+    objective: cp_model.LinearExprT,
+    seconds: float,
+    workers: int,
+    seed: int,
+    *,
+    light: bool = False,
 ) -> StageResult:
-    """Minimise ``objective`` and read back the best schedule found."""
+    """Minimise ``objective`` and read back the best schedule found.
+
+    ``light`` skips presolve probing, which on models with thousands of
+    intervals or many pinned pieces costs more than it returns.
+    """
     sm.model.minimize(objective)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.01)
     solver.parameters.num_workers = workers if workers > 0 else os.cpu_count() or 1
     solver.parameters.random_seed = seed
+    if light:
+        solver.parameters.cp_model_probing_level = 0
     code = solver.solve(sm.model)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         status = "infeasible" if code == cp_model.INFEASIBLE else "unknown"
-        return StageResult(status, None, None, None, None)
-    schedule = sm.index.frozen_schedule()
+        return StageResult(status, None, None, None, None, solver.wall_time)
+    schedule = Schedule({k: s for k, (s, _) in sm.pinned.items()}, {k: e for k, (_, e) in sm.pinned.items()})
     for task_id, task_vars in sm.tasks.items():
         schedule.starts[task_id] = solver.value(task_vars.start)
         schedule.ends[task_id] = solver.value(task_vars.end)
@@ -326,10 +320,7 @@ def run_stage(
         "optimal" if code == cp_model.OPTIMAL else "feasible",
         schedule,
         round(solver.objective_value),
-        _ceil(solver.best_objective_bound),
+        math.ceil(solver.best_objective_bound - 1e-6),
         [solver.value(v) for v in sm.variables],
+        solver.wall_time,
     )
-
-
-def _ceil(value: float) -> int:
-    return math.ceil(value - 1e-6)

@@ -22,12 +22,15 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from . import cpsat
+from . import cpsat, lns
 from .dispatching import dispatch
 from .index import ProblemIndex, evaluate
 from .problem import OBJECTIVES, Problem, Schedule, Solution, Status, validate_problem
+from .windows import TimeWindows, time_windows
 
 TARDINESS_SHARE = 0.75
+BOUND_SHARE = 0.1
+LARGE_PROBLEM_TASKS = 600
 
 
 @dataclass
@@ -100,8 +103,14 @@ def job_deadlines(index: ProblemIndex, heuristic: Schedule | None, horizon: int)
 def _optimise(index: ProblemIndex, objective: str, heuristic: Schedule | None, settings: _Settings) -> _Outcome:
     horizon = model_horizon(index, objective, heuristic)
     deadlines = job_deadlines(index, heuristic, horizon) if objective == "weighted_tardiness" else {}
-    windows = cpsat.time_windows(index, horizon, deadlines)
-    sm = None if windows is None else cpsat.build_model(index, horizon, windows)
+    windows = time_windows(index, horizon, deadlines, dict(index.frozen))
+    if windows is None:
+        return _Outcome("infeasible", None)
+    if heuristic is not None and max(heuristic.ends.values(), default=0) <= horizon:
+        if sum(not t.is_frozen for t in index.problem.tasks) > LARGE_PROBLEM_TASKS:
+            space = lns.SearchSpace(index, objective, horizon, deadlines, settings.workers, settings.seed)
+            return _large(space, windows, heuristic, settings)
+    sm = cpsat.build_model(index, horizon, windows, dict(index.frozen))
     if sm is None:
         return _Outcome("infeasible", None)
     if heuristic is not None and max(heuristic.ends.values(), default=0) <= horizon:
@@ -110,6 +119,39 @@ def _optimise(index: ProblemIndex, objective: str, heuristic: Schedule | None, s
         result = cpsat.run_stage(sm, sm.makespan, settings.remaining(), settings.workers, settings.seed)
         return _from_stage(result, heuristic)
     return _lexicographic(sm, heuristic, settings)
+
+
+def _large(space: lns.SearchSpace, windows: TimeWindows, heuristic: Schedule, settings: _Settings) -> _Outcome:
+    """Neighbourhood search; for makespan, then the whole model hinted with its result, for a bound."""
+    if space.objective != "makespan":
+        schedule = lns.improve(space, heuristic, settings.deadline)
+        return _Outcome("feasible", schedule, relaxed_tardiness_bound(space.index, windows))
+    schedule = lns.improve(space, heuristic, settings.deadline - settings.remaining() * BOUND_SHARE)
+    sm = cpsat.build_model(space.index, space.horizon, windows, dict(space.index.frozen))
+    if sm is None:
+        return _Outcome("feasible", schedule)
+    cpsat.add_hint(sm, schedule)
+    result = cpsat.run_stage(sm, sm.makespan, settings.remaining(), settings.workers, settings.seed, light=True)
+    if result.schedule is not None and lns.score(space, result.schedule) < lns.score(space, schedule):
+        schedule = result.schedule
+    return _Outcome("optimal" if result.status == "optimal" else "feasible", schedule, result.bound)
+
+
+def relaxed_tardiness_bound(index: ProblemIndex, windows: TimeWindows) -> int:
+    """Weighted tardiness if every job ran at its earliest, capacity ignored (a valid lower bound)."""
+    bound = 0
+    for job in index.problem.jobs:
+        if job.due is None or job.weight <= 0 or not index.routings[job.id]:
+            continue
+        ends = [index.frozen[t.id][1] for t in index.routings[job.id] if t.is_frozen]
+        free = index.open_tasks(job.id)
+        if free:
+            last = free[-1]
+            split = index.is_split(last)
+            finish = index.calendar_of(last).finish(windows[last.id][0], last.duration, split)
+            ends.append(windows[last.id][0] + last.duration if finish is None else finish)
+        bound += job.weight * max(0, max(ends) - job.due)
+    return bound
 
 
 def _lexicographic(sm: cpsat.SchedulingModel, heuristic: Schedule | None, settings: _Settings) -> _Outcome:

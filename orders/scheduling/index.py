@@ -20,6 +20,7 @@ class ProblemIndex:
     routings: dict[Hashable, list[Task]] = field(default_factory=dict)
     frozen: dict[Hashable, tuple[int, int]] = field(default_factory=dict)
     barriers: dict[Hashable, int] = field(default_factory=dict)
+    by_resource: dict[Hashable, list[Task]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, problem: Problem) -> ProblemIndex:
@@ -28,6 +29,9 @@ class ProblemIndex:
         index.jobs = {j.id: j for j in problem.jobs}
         index.calendars = {r.id: Calendar(r.open_intervals) for r in problem.resources}
         index.routings = {j.id: [] for j in problem.jobs}
+        index.by_resource = {r.id: [] for r in problem.resources}
+        for task in problem.tasks:
+            index.by_resource[task.resource_id].append(task)
         for position, task in sorted(enumerate(problem.tasks), key=lambda p: (p[1].sequence, p[0])):
             index.routings[task.job_id].append(task)
         for task in problem.tasks:
