@@ -1,6 +1,7 @@
 """Reads of stock: on hand, availability, shortages, and the ledger check.
 
-Available = on hand − held − reserved. Held stock is a lot on hold or expired, or a serial on
+Available = on hand − held − reserved, at the plant's own locations (stock at the virtual
+supplier, customer, scrap and production locations is never available). Held stock is a lot on hold or expired, or a serial on
 hold. Reservations may be for an item as a whole (a work order's), for one location, one lot,
 or both; availability in a scope is the least of what is free in that scope and in every wider
 scope, so a reservation for the whole item still counts against stock in one bin.
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from inventory.models import (
     Item,
+    Location,
     Lot,
     Reservation,
     SerialNumber,
@@ -25,6 +27,12 @@ from inventory.models import (
     StockMove,
 )
 from mes.quantities import ZERO
+
+
+# Stock at these virtual locations has left the plant (or is being made): on hand, never available.
+OUTSIDE_PURPOSES = frozenset(
+    {Location.Purpose.SUPPLIER, Location.Purpose.CUSTOMER, Location.Purpose.SCRAP, Location.Purpose.PRODUCTION}
+)
 
 
 def _pk(value) -> int | None:
@@ -93,7 +101,7 @@ def item_stock(items: Iterable) -> dict[int, ItemStock]:
         held_serials[(row["item_id"], row["current_location_id"], row["lot_id"])] = row["n"]
     for row in (
         StockBalance.objects.filter(item_id__in=ids, quantity__gt=0)
-        .values("item_id", "location_id", "lot_id", "quantity", "lot__status", "lot__expires_on")
+        .values("item_id", "location_id", "lot_id", "quantity", "lot__status", "lot__expires_on", "location__purpose")
         .order_by()
     ):
         quantity = row["quantity"]
@@ -102,7 +110,8 @@ def item_stock(items: Iterable) -> dict[int, ItemStock]:
             or (row["lot__expires_on"] is not None and row["lot__expires_on"] < today)
         )
         held = held_serials.get((row["item_id"], row["location_id"], row["lot_id"]), 0)
-        usable = ZERO if lot_blocked else max(quantity - held, ZERO)
+        outside = row["location__purpose"] in OUTSIDE_PURPOSES
+        usable = ZERO if lot_blocked or outside else max(quantity - held, ZERO)
         stocks[row["item_id"]].rows.append(_Row(row["location_id"], row["lot_id"], quantity, usable))
     for row in Reservation.objects.filter(item_id__in=ids, status=Reservation.Status.OPEN).values(
         "id", "item_id", "location_id", "lot_id", "quantity", "quantity_consumed", "quantity_released"

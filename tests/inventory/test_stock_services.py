@@ -15,12 +15,12 @@ from inventory.errors import (
     SerialNotAvailable,
     SerialOnHold,
 )
-from inventory.models import Lot, SerialNumber, StockBalance, StockMove
+from inventory.models import Location, Lot, SerialNumber, StockBalance, StockMove
 from inventory.selectors import available_quantity, ledger_discrepancies, on_hand
 from mes.errors import InvalidInput
 from mes.models import ElectronicSignature, Event
 from mes.signatures import SignatureRefused
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, LocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +217,14 @@ def test_produce_writes_genealogy(chips, boards, stores, line, clerk):
         (lot.pk, "B2", 1, 90),
     ]
     assert ledger_discrepancies() == []
+
+
+def test_stock_at_virtual_locations_is_on_hand_but_never_available(chips, stores, clerk):
+    supplier = LocationFactory(code="SUPPLIER", purpose=Location.Purpose.SUPPLIER)
+    services.receive(item=chips, location=stores, quantity=10, lot_code="L-RET", user=clerk)
+    services.transfer(item=chips, from_location=stores, to_location=supplier, quantity=4, lot="L-RET", user=clerk)
+    assert on_hand(item=chips) == 10
+    assert available_quantity(item=chips) == 6
+    assert available_quantity(item=chips, location=supplier) == 0
+    with pytest.raises(InsufficientStock):
+        services.issue(item=chips, location=supplier, quantity=1, lot="L-RET", user=clerk)
