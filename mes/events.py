@@ -11,10 +11,9 @@ written; if one raises, the whole change rolls back. Keep them small: they call 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any, Callable
-
-import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -51,23 +50,66 @@ def record_event(
     actor=None,
     payload_version: int = 1,
 ) -> Event:
+    (event,) = record_events(
+        [
+            {
+                "type": type,
+                "aggregate_type": aggregate_type,
+                "aggregate_id": aggregate_id,
+                "payload": payload,
+                "actor": actor,
+                "payload_version": payload_version,
+            }
+        ]
+    )
+    return event
+
+
+def record_events(events: list[dict[str, Any]]) -> list[Event]:
+    """Several events (each with :func:`record_event`'s arguments) written in one statement, in
+    order; their reactions run after all are written, in the same order."""
     if not transaction.get_connection().in_atomic_block:
         raise OutsideTransaction("record_event must be called inside the service's transaction")
+    if not events:
+        return []
     request_id = current_request_id()
-    event = Event.objects.create(
-        type=type,
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        payload=_jsonable(payload),
-        payload_version=payload_version,
-        occurred_at=timezone.now(),
-        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-        request_id="" if request_id == "-" else request_id,
-    )
-    for reaction in _reactions.get(type, ()):
-        reaction(event)
-    transaction.on_commit(_kick_relay)
+    request_id = "" if request_id == "-" else request_id
+    now = timezone.now()
+    rows = []
+    for spec in events:
+        actor = spec.get("actor")
+        rows.append(
+            Event(
+                type=spec["type"],
+                aggregate_type=spec["aggregate_type"],
+                aggregate_id=str(spec["aggregate_id"]),
+                payload=_jsonable(spec["payload"]),
+                payload_version=spec.get("payload_version", 1),
+                occurred_at=now,
+                actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+                request_id=request_id,
+            )
+        )
+    rows = Event.objects.bulk_create(rows) if len(rows) > 1 else [_create(rows[0])]
+    for event in rows:
+        for reaction in _reactions.get(event.type, ()):
+            reaction(event)
+    _kick_relay_on_commit()
+    return rows
+
+
+def _create(event: Event) -> Event:
+    event.save(force_insert=True)
     return event
+
+
+def _kick_relay_on_commit() -> None:
+    """One relay kick per transaction, however many events it records: the callback is added
+    unless one is already waiting (one added in a savepoint that rolled back is gone with it)."""
+    connection = transaction.get_connection()
+    if any(func is _kick_relay for _, func, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_kick_relay)
 
 
 def _kick_relay() -> None:
