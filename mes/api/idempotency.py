@@ -20,9 +20,8 @@ import json
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 
+from mes.api.auth import authenticate_token_once
 from mes.api.errors import PROBLEM_CONTENT_TYPE, problem
 from mes.models import IdempotencyRecord
 
@@ -45,11 +44,7 @@ def _authenticated_user(request):
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user
-    try:
-        result = TokenAuthentication().authenticate(request)
-    except AuthenticationFailed:
-        return None
-    return result[0] if result else None
+    return authenticate_token_once(request)
 
 
 def _problem(request, status_code: int, code: str, detail: str) -> JsonResponse:
