@@ -24,7 +24,7 @@ def _ids(values: Iterable) -> list[int]:
 
 def lock_items(items: Iterable) -> dict[int, Item]:
     ids = _ids(items)
-    rows = Item.objects.select_for_update(no_key=True).select_related("unit").filter(pk__in=ids).order_by("pk")
+    rows = Item.objects.select_for_update(no_key=True, of=("self",)).select_related("unit").filter(pk__in=ids).order_by("pk")
     return {row.pk: row for row in rows}
 
 
@@ -45,25 +45,30 @@ def lock_serials(serials: Iterable) -> dict[int, SerialNumber]:
 
 def lock_balances(*, item_id: int, keys: Iterable[tuple[int, int | None]]) -> dict[tuple[int, int | None], StockBalance]:
     """Lock (creating when missing) the balances of one item at the given (location id, lot id) pairs."""
-    keys = sorted(set(keys), key=lambda k: (k[0], k[1] or 0))
-    found: dict[tuple[int, int | None], StockBalance] = {}
+    return {key[1:]: balance for key, balance in lock_item_balances(keys=[(item_id, *k) for k in keys]).items()}
+
+
+def lock_item_balances(*, keys: Iterable[tuple[int, int, int | None]]) -> dict[tuple[int, int, int | None], StockBalance]:
+    """Lock (creating when missing) the balances at the given (item id, location id, lot id)
+    triples, of any number of items, in one query (by pk), under their items' locks."""
+    keys = sorted(set(keys), key=lambda k: (k[0], k[1], k[2] or 0))
+    found: dict[tuple[int, int, int | None], StockBalance] = {}
     if not keys:
         return found
-    locations = {k[0] for k in keys}
     candidates = (
         StockBalance.objects.select_for_update(of=("self",))
-        .filter(item_id=item_id, location_id__in=locations)
+        .filter(item_id__in={k[0] for k in keys}, location_id__in={k[1] for k in keys})
         .order_by("pk")
     )
     wanted = set(keys)
     for balance in candidates:
-        key = (balance.location_id, balance.lot_id)
+        key = (balance.item_id, balance.location_id, balance.lot_id)
         if key in wanted:
             found[key] = balance
     for key in keys:
         if key not in found:
             # The item row is locked, so no other transaction can be creating this balance.
-            found[key] = StockBalance.objects.create(item_id=item_id, location_id=key[0], lot_id=key[1])
+            found[key] = StockBalance.objects.create(item_id=key[0], location_id=key[1], lot_id=key[2])
     return found
 
 

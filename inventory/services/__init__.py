@@ -2,7 +2,7 @@
 
 from inventory.services.genealogy import link_consumed, link_genealogy
 from inventory.services.holds import place_hold, place_holds, release_hold
-from inventory.services.issues import issue, scrap
+from inventory.services.issues import IssueLine, issue, issue_lines, scrap
 from inventory.services.lots import lot_update
 from inventory.services.master import (
     item_create,
@@ -25,8 +25,10 @@ from inventory.services.reservations import (
 from inventory.services.reversals import reverse_move
 
 __all__ = [
+    "IssueLine",
     "adjust",
     "issue",
+    "issue_lines",
     "item_create",
     "item_update",
     "item_upsert_by_external_id",

@@ -192,29 +192,38 @@ def check_lot_usable(lot: Lot) -> None:
 
 
 def refresh_lot_status(lot: Lot) -> None:
-    """Lot status follows its holds and stock: on hold > available (stock) > consumed/scrapped."""
-    state = (
-        Lot.objects.filter(pk=lot.pk)
+    refresh_lot_statuses([lot])
+
+
+def refresh_lot_statuses(lots: Iterable[Lot]) -> None:
+    """Lot status follows its holds and stock: on hold > available (stock) > consumed/scrapped.
+    One query for all the lots, one more per lot left without stock, one per changed lot."""
+    lots = {lot.pk: lot for lot in lots if lot is not None}
+    if not lots:
+        return
+    states = (
+        Lot.objects.filter(pk__in=lots)
         .annotate(
             held=Exists(Hold.objects.filter(lot=OuterRef("pk"), status=Hold.Status.ACTIVE)),
             stocked=Exists(StockBalance.objects.filter(lot=OuterRef("pk"), quantity__gt=0)),
         )
-        .values("held", "stocked")
-        .get()
+        .values_list("pk", "held", "stocked")
     )
-    if state["held"]:
-        status = Lot.Status.ON_HOLD
-    elif state["stocked"]:
-        status = Lot.Status.AVAILABLE
-    else:
-        last_out = StockMove.objects.filter(lot=lot, from_location__isnull=False).order_by("-pk").only("kind").first()
-        if last_out is None:
-            status = Lot.Status.AVAILABLE if not lot.moves.exists() else Lot.Status.CONSUMED
+    for pk, held, stocked in states:
+        lot = lots[pk]
+        if held:
+            status = Lot.Status.ON_HOLD
+        elif stocked:
+            status = Lot.Status.AVAILABLE
         else:
-            status = Lot.Status.SCRAPPED if last_out.kind == StockMove.Kind.SCRAP else Lot.Status.CONSUMED
-    if lot.status != status:
-        lot.status = status
-        lot.save(update_fields=["status"])
+            last_out = StockMove.objects.filter(lot=lot, from_location__isnull=False).order_by("-pk").only("kind").first()
+            if last_out is None:
+                status = Lot.Status.AVAILABLE if not lot.moves.exists() else Lot.Status.CONSUMED
+            else:
+                status = Lot.Status.SCRAPPED if last_out.kind == StockMove.Kind.SCRAP else Lot.Status.CONSUMED
+        if lot.status != status:
+            lot.status = status
+            lot.save(update_fields=["status"])
 
 
 def serial_enters_stock(serial: SerialNumber, location_id: int) -> None:
@@ -304,14 +313,26 @@ class Posting:
     def write(self) -> list[StockMove]:
         if not self.balances:
             self.lock()
-        StockMove.objects.bulk_create(self.moves)
-        keys = set(self.deltas) | set(self.reserved_deltas)
-        for key in keys:
-            balance = self.balances[key]
-            balance.quantity += self.deltas.get(key, ZERO)
-            balance.reserved += self.reserved_deltas.get(key, ZERO)
-            balance.save(update_fields=["quantity", "reserved", "updated_at"])
+        write_postings([self])
         return self.moves
+
+
+def write_postings(postings: list[Posting]) -> None:
+    """The moves of locked postings (any items) in one insert, their balances in one update."""
+    StockMove.objects.bulk_create([move for posting in postings for move in posting.moves])
+    now = timezone.now()
+    changed: list[StockBalance] = []
+    for posting in postings:
+        for key in set(posting.deltas) | set(posting.reserved_deltas):
+            balance = posting.balances[key]
+            balance.quantity += posting.deltas.get(key, ZERO)
+            balance.reserved += posting.reserved_deltas.get(key, ZERO)
+            balance.updated_at = now
+            changed.append(balance)
+    if len(changed) == 1:
+        changed[0].save(update_fields=["quantity", "reserved", "updated_at"])
+    elif changed:
+        StockBalance.objects.bulk_update(changed, ["quantity", "reserved", "updated_at"])
 
 
 def move_payload(moves: list[StockMove]) -> dict:

@@ -70,7 +70,9 @@ def new_serials(item: Item, codes: list[str], *, lot: Lot | None, location_id: i
     return serials
 
 
-def serials_at(serials: list[SerialNumber], location_id: int, *, for_issue: bool) -> None:
+def serials_at(serials: list[SerialNumber], location_id: int, *, for_issue: bool, lots: dict[int, Lot] | None = None) -> None:
+    """Every serial in stock at ``location_id``; for an issue also not held, nor in a held or
+    expired lot (``lots``: the serials' lots when the caller has them, else read in one query)."""
     for serial in serials:
         if serial.current_location_id is None:
             raise errors.SerialNotAvailable(serial=serial, why=f"is not in stock (it is {serial.status})")
@@ -78,17 +80,31 @@ def serials_at(serials: list[SerialNumber], location_id: int, *, for_issue: bool
             raise errors.SerialNotAvailable(serial=serial, why="is not at that location")
         if for_issue and serial.status == SerialNumber.Status.ON_HOLD:
             raise errors.SerialOnHold(serial=serial, reasons=c.active_hold_reasons(serial=serial))
-        if for_issue and serial.lot_id is not None:
-            lot = Lot.objects.select_related("item").get(pk=serial.lot_id)
-            c.check_lot_usable(lot)
+    if not for_issue:
+        return
+    lot_ids = {s.lot_id for s in serials if s.lot_id is not None}
+    if lots is None or not lot_ids <= set(lots):
+        lots = serial_lots(serials)
+    for serial in serials:
+        if serial.lot_id is not None:
+            c.check_lot_usable(lots[serial.lot_id])
 
 
-def lot_of(item: Item, serials: list[SerialNumber]) -> Lot | None:
+def serial_lots(serials: list[SerialNumber]) -> dict[int, Lot]:
+    lot_ids = {s.lot_id for s in serials if s.lot_id is not None}
+    if not lot_ids:
+        return {}
+    return {lot.pk: lot for lot in Lot.objects.select_related("item").filter(pk__in=lot_ids)}
+
+
+def lot_of(item: Item, serials: list[SerialNumber], lots: dict[int, Lot] | None = None) -> Lot | None:
     """Serials move per lot: a posting of several serials of different lots is split by the caller."""
     lot_ids = {s.lot_id for s in serials}
     if len(lot_ids) > 1:
         raise errors.invalid("These serials belong to different lots; move them lot by lot.", field="serials", code="mixed_lots")
     lot_id = next(iter(lot_ids), None)
+    if lot_id and lots and lot_id in lots:
+        return lots[lot_id]
     return Lot.objects.get(pk=lot_id) if lot_id else None
 
 
@@ -99,8 +115,7 @@ def raise_shortfall(posting: c.Posting) -> None:
 
 
 def refresh_lots(*lots: Lot | None) -> None:
-    for lot in {lot.pk: lot for lot in lots if lot is not None}.values():
-        c.refresh_lot_status(lot)
+    c.refresh_lot_statuses(lots)
 
 
 def pinned_key(reservation: Reservation, item: Item) -> tuple[int, int | None] | None:

@@ -37,13 +37,16 @@ def _link(consumed, produced, quantity: Decimal, refs: dict) -> GenealogyLink:
     return link
 
 
-def _check_acyclic(pairs: list[tuple[int, int]]) -> None:
-    """Refuse a link that would make a product its own component (one query when all is well)."""
+def _check_acyclic(pairs: list[tuple[int, int]], *, produced_new: bool = False) -> None:
+    """Refuse a link that would make a product its own component (one query when all is well;
+    none when the produced nodes are new, as nothing can have been made from them yet)."""
     by_produced: dict[int, set[int]] = defaultdict(set)
     for consumed, produced in pairs:
         if consumed == produced:
             raise errors.invalid("A lot or serial cannot be consumed into itself.", field="consumed", code=errors.GENEALOGY_CYCLE)
         by_produced[produced].add(consumed)
+    if produced_new:
+        return
     consumed_keys = {c for c, _ in pairs}
     if not consumed_keys & descendant_keys(by_produced):
         return
@@ -78,11 +81,13 @@ def link_consumed(
     operation_id=None,
     document_type: str = "",
     document_id: str = "",
+    produced_new: bool = False,
 ) -> list[GenealogyLink]:
     """Links from each consumed ``(lot or serial, quantity[, produced serial code])`` to the produced
     nodes (the serials, else the lot). A lot consumed into several serials is shared out between
     them; a consumed serial needs its produced serial named when several are produced. An
-    untracked product has no node, so nothing is linked."""
+    untracked product has no node, so nothing is linked. ``produced_new``: the produced serials
+    were created in this transaction (so no link can close a cycle through them)."""
     consumed = list(consumed or [])
     produced = list(produced_serials) or ([produced_lot] if produced_lot is not None else [])
     if not consumed or not produced:
@@ -126,7 +131,7 @@ def link_consumed(
         else:
             for target_node, share in zip(produced, _shares(quantity, len(produced)), strict=True):
                 links.append(_link(node, target_node, share, refs))
-    _check_acyclic([(link.consumed_key, link.produced_key) for link in links])
+    _check_acyclic([(link.consumed_key, link.produced_key) for link in links], produced_new=produced_new and bool(produced_serials))
     return GenealogyLink.objects.bulk_create(links)
 
 
