@@ -33,8 +33,10 @@ Limits: an operation's good total may not pass the order quantity plus
 ``settings.MES_OVER_REPORT_TOLERANCE_PERCENT``, and a later operation may not handle (good +
 scrap) more units than the previous one passed on (409 ``over_report``).
 
-Locks: the operation and its predecessor (by pk), then the inventory services' locks, which are
-taken item by item in item-pk order (every report and reversal calls them in that order), so
+Locks: the operation and its predecessor (by pk), then the inventory services' locks, taken in
+item-pk order: the components ordered before the product are issued in one batch (their items,
+lots, serials, reservations and balances each locked in one query, by pk), then the product's
+own units, then the components after it. Every report and reversal takes them in that order, so
 concurrent reports cannot deadlock and two tablets reporting on one operation serialise on the
 operation row.
 """
@@ -43,13 +45,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
 
 from inventory import services as inventory
-from inventory.models import GenealogyLink, Item, Lot, SerialNumber, StockMove
+from inventory.models import GenealogyLink, StockMove
 from mes.errors import ApplicationError, InvalidInput
 from mes.events import record_event
 from mes.quantities import ZERO
@@ -60,8 +61,6 @@ from orders.models import (
     ReportConsumption,
     ReportGenealogy,
     ReportOutput,
-    ScrapReason,
-    WorkOrder,
     WorkOrderMaterial,
     WorkOrderOperation,
     WorkOrderStatus,
@@ -71,44 +70,26 @@ from orders.services.report_checks import (
     DOCUMENT_TYPE,
     GOOD_ACTIONS,
     HANDLED_ACTIONS,
-    ConsumedEntry,
     acting_user,
-    allocate,
-    backflush,
     check_limits,
     check_output_input,
     counted,
     finished_goods_location,
-    genealogy_nodes,
-    open_reservations,
-    parse_consumed,
     resolve_scrap_reason,
     staging_location,
     to_decimal,
-    waiting_lot,
-    waiting_serials,
 )
+from orders.services.report_checks_components import (
+    ConsumedEntry,
+    allocate,
+    backflush,
+    genealogy_nodes,
+    open_reservations,
+    parse_consumed,
+)
+from orders.services.reports_output import Output, post_output
 
 __all__ = ["DOCUMENT_TYPE", "GOOD_ACTIONS", "HANDLED_ACTIONS", "production_report_create", "report_links", "report_moves"]
-
-@dataclass
-class _Output:
-    """Moves (or counts) of the product's own units, written as ReportOutput rows."""
-
-    rows: list[ReportOutput] = field(default_factory=list)
-    lots: dict[int, Lot] = field(default_factory=dict)
-    serials: list[SerialNumber] = field(default_factory=list)
-
-    def add(self, *, action, item, quantity, location_id=None, lot=None, serial=None, move=None) -> None:
-        self.rows.append(
-            ReportOutput(action=action, item=item, quantity=quantity, location_id=location_id, lot=lot, serial=serial, move=move)
-        )
-        if action != ReportOutput.Action.SCRAPPED:
-            if serial is not None:
-                self.serials.append(serial)
-            elif lot is not None:
-                self.lots[lot.pk] = lot
-
 
 @transaction.atomic
 def production_report_create(
@@ -196,18 +177,20 @@ def production_report_create(
         "document_id": str(report.pk),
     }
 
-    # Every stock service is called item by item in item-pk order (the product's own units at
-    # the product's place in that order), so reports never wait on each other in a cycle.
+    # Stock is locked item by item in item-pk order (the components before the product in one
+    # batch, the product's own units, then the components after it), so reports never wait on
+    # each other in a cycle.
     by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
     for entry in entries:
         by_item[entry.item.pk].append(entry)
     reservations = open_reservations(work_order, by_item)
     consumption: list[ReportConsumption] = []
     issued: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    output = _Output()
-    for item_id in sorted({*by_item, product.pk}):
-        if item_id == product.pk:
-            _post_output(
+    output = Output()
+    for before_product in (True, False):
+        item_ids = sorted(i for i in by_item if (i < product.pk) == before_product)
+        if not before_product:
+            post_output(
                 output,
                 operation=operation,
                 previous=previous,
@@ -223,27 +206,27 @@ def production_report_create(
                 refs=refs,
                 user=user,
             )
-        for entry in by_item.get(item_id, ()):
-            for moves, backflushed in _issue(entry, reservations.get(item_id, []), refs, user):
-                for move in moves:
-                    issued[item_id] += move.quantity
-                    consumption.append(
-                        ReportConsumption(
-                            report=report,
-                            item=entry.item,
-                            lot=move.lot,
-                            serial=move.serial,
-                            location_id=move.from_location_id,
-                            quantity=move.quantity,
-                            backflushed=backflushed,
-                            move=move,
-                        )
+        for entry, moves in _issue([e for i in item_ids for e in by_item[i]], reservations, refs, user):
+            for move in moves:
+                issued[entry.item.pk] += move.quantity
+                consumption.append(
+                    ReportConsumption(
+                        report=report,
+                        item=entry.item,
+                        lot=move.lot,
+                        serial=move.serial,
+                        location_id=move.from_location_id,
+                        quantity=move.quantity,
+                        backflushed=entry.index is None,
+                        move=move,
                     )
+                )
 
     links = inventory.link_consumed(
         consumed=genealogy_nodes(entries, [s.code for s in output.serials]),
         produced_lot=next(iter(output.lots.values()), None) if not output.serials else None,
         produced_serials=output.serials,
+        produced_new=previous is None,
         **refs,
     ) if output.serials or output.lots else []
     ReportConsumption.objects.bulk_create(consumption)
@@ -285,131 +268,32 @@ def production_report_create(
     return report
 
 
-def _issue(entry: ConsumedEntry, reservations: list[list], refs: dict, user):
-    """Issue one consumed entry, location by location, consuming the order's reservations first."""
-    for location_id, quantity in entry.allocations:
-        reservation = None
-        while reservations and reservations[0][1] <= 0:
-            reservations.pop(0)
-        if reservations:
-            reservation = reservations[0][0]
-        moves = inventory.issue(
-            item=entry.item,
-            location=location_id,
-            quantity=quantity,
-            lot=entry.lot,
-            serials=[entry.serial] if entry.serial is not None else None,
-            reservation=reservation,
-            user=user,
-            **refs,
-        )
-        if reservation is not None:
-            reservations[0][1] -= quantity
-        yield moves, entry.index is None
-
-
-def _post_output(
-    output: _Output,
-    *,
-    operation: WorkOrderOperation,
-    previous: WorkOrderOperation | None,
-    here: RouteStep,
-    work_order: WorkOrder,
-    good: Decimal,
-    scrap: Decimal,
-    reason: ScrapReason | None,
-    produced_codes: list[str],
-    scrapped_codes: list[str],
-    produced_lot_code: str | None,
-    output_location: int,
-    refs: dict,
-    user,
-) -> None:
-    product = work_order.item
-    if previous is None:
-        if good > 0:
-            moves = inventory.produce(
-                item=product,
-                location=output_location,
-                quantity=good,
-                lot_code=produced_lot_code,
-                serial_codes=produced_codes or None,
-                user=user,
-                **refs,
-            )
-            for move in moves:
-                output.add(
-                    action=ReportOutput.Action.PRODUCED,
-                    item=product,
-                    quantity=move.quantity,
-                    location_id=move.to_location_id,
-                    lot=move.lot,
-                    serial=move.serial,
-                    move=move,
+def _issue(entries: list[ConsumedEntry], reservations: dict[int, list[list]], refs: dict, user):
+    """Issue the entries, location by location, in one batch, consuming the order's reservations
+    of each item first (oldest first); yields (entry, moves) per allocation. No savepoint: a
+    refusal rolls the whole report back."""
+    lines, owners = [], []
+    for entry in entries:
+        pending = reservations.get(entry.item.pk, [])
+        for location_id, quantity in entry.allocations:
+            while pending and pending[0][1] <= 0:
+                pending.pop(0)
+            reservation = pending[0][0] if pending else None
+            lines.append(
+                inventory.IssueLine(
+                    item=entry.item,
+                    location=location_id,
+                    quantity=quantity,
+                    lot=entry.lot,
+                    serials=[entry.serial] if entry.serial is not None else None,
+                    reservation=reservation,
                 )
-        return
-
-    waiting_at = staging_location(here)
-    scrap_reason_text = f"{reason.code} {reason.name}" if reason is not None else ""
-    if product.tracking == Item.Tracking.SERIAL:
-        passed = waiting_serials(
-            work_order=work_order, previous=previous, operation=operation, codes=produced_codes, field="produced_serials"
-        )
-        scrapped = waiting_serials(
-            work_order=work_order, previous=previous, operation=operation, codes=scrapped_codes, field="scrapped_serials"
-        )
-        if {s.pk for s in passed} & {s.pk for s in scrapped}:
-            raise InvalidInput("A serial number cannot be both good and scrapped.", field="scrapped_serials", code="duplicate_serial")
-        _pass_serials(output, product, passed, output_location, refs, user)
-        by_location: dict[tuple[int, int | None], list[SerialNumber]] = defaultdict(list)
-        for serial in scrapped:
-            by_location[(serial.current_location_id, serial.lot_id)].append(serial)
-        for (location_id, _), serials in sorted(by_location.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-            moves = inventory.scrap(
-                item=product, location=location_id, quantity=Decimal(len(serials)), reason=scrap_reason_text,
-                serials=serials, user=user, **refs,
             )
-            for move in moves:
-                output.add(action=ReportOutput.Action.SCRAPPED, item=product, quantity=move.quantity, lot=move.lot, serial=move.serial, move=move)
-        return
-
-    lot = waiting_lot(work_order=work_order, previous=previous, code=produced_lot_code) if product.tracking == Item.Tracking.LOT else None
-    if good > 0:
-        if waiting_at == output_location:
-            output.add(action=ReportOutput.Action.COUNTED, item=product, quantity=good, location_id=waiting_at, lot=lot)
-        else:
-            (move,) = inventory.transfer(
-                item=product, from_location=waiting_at, to_location=output_location, quantity=good, lot=lot,
-                reason=f"operation {operation.sequence} of {work_order.number}", reference=f"{DOCUMENT_TYPE}:{refs['document_id']}",
-                user=user,
-            )
-            output.add(action=ReportOutput.Action.PASSED, item=product, quantity=good, location_id=output_location, lot=lot, move=move)
-    if scrap > 0:
-        (move,) = inventory.scrap(
-            item=product, location=waiting_at, quantity=scrap, reason=scrap_reason_text, lot=lot, user=user, **refs
-        )
-        output.add(action=ReportOutput.Action.SCRAPPED, item=product, quantity=scrap, lot=lot, move=move)
-
-
-def _pass_serials(output: _Output, product: Item, serials: list[SerialNumber], to_location: int, refs: dict, user) -> None:
-    groups: dict[tuple[int, int | None], list[SerialNumber]] = defaultdict(list)
-    for serial in serials:
-        groups[(serial.current_location_id, serial.lot_id)].append(serial)
-    passed: dict[int, ReportOutput] = {}
-    for (location_id, _), rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-        if location_id == to_location:
-            for serial in rows:
-                passed[serial.pk] = (ReportOutput.Action.COUNTED, location_id, None)
-            continue
-        moves = inventory.transfer(
-            item=product, from_location=location_id, to_location=to_location, quantity=Decimal(len(rows)), serials=rows,
-            reason=f"passed on by {DOCUMENT_TYPE} {refs['document_id']}", reference=f"{DOCUMENT_TYPE}:{refs['document_id']}", user=user,
-        )
-        for move in moves:
-            passed[move.serial_id] = (ReportOutput.Action.PASSED, to_location, move)
-    for serial in serials:  # in the order the operator listed them
-        action, location_id, move = passed[serial.pk]
-        output.add(action=action, item=product, quantity=Decimal(1), location_id=location_id, lot=serial.lot, serial=serial, move=move)
+            owners.append(entry)
+            if reservation is not None:
+                pending[0][1] -= quantity
+    if lines:
+        yield from zip(owners, inventory.issue_lines(lines=lines, user=user, savepoint=False, **refs), strict=True)
 
 
 def report_moves(report: ProductionReport) -> list[StockMove]:
