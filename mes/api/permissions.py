@@ -30,6 +30,11 @@ def user_roles(user) -> frozenset[str]:
     return cached
 
 
+def remember_roles(user, roles) -> None:
+    """Keep the roles of a user that were read with it (see ``mes.api.tokens``)."""
+    user._mes_roles = frozenset(roles)
+
+
 def allowed_roles(view, method: str) -> frozenset[str]:
     action = getattr(view, "action", None)
     action_roles = getattr(view, "action_roles", None) or {}

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from inventory import services
 from inventory.errors import AMBIGUOUS_GENEALOGY, GENEALOGY_CYCLE
@@ -126,6 +128,14 @@ def test_trace_api_by_serial_and_by_lot_code(plant, operator_client):
     item = plant["lots"]["C2"].item_id
     forward = operator_client.get(f"/api/v1/trace/forward/?lot=C2&item={item}").json()
     assert [c["code"] for c in forward["children"]] == ["B3"] and forward["children"][0]["children"][0]["code"] == "PH3"
+
+
+def test_a_trace_over_the_api_is_the_token_and_the_two_trace_statements(plant, operator_client):
+    """The token with its user and roles in one statement, then the walk and the nodes."""
+    with CaptureQueriesContext(connection) as queries:
+        response = operator_client.get("/api/v1/trace/backward/?serial=PH2")
+    assert response.status_code == 200, response.content
+    assert len(queries.captured_queries) == 1 + trace_queries()
 
 
 def test_trace_api_refusals(plant, operator_client):
