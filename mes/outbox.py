@@ -25,14 +25,20 @@ def assign_sequences(*, limit: int = 10_000) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCER_LOCK])
-    ids = list(pending.order_by("id").values_list("id", flat=True)[:limit])
-    if not ids:
-        return 0
     start = (Event.objects.aggregate(top=Max("sequence"))["top"] or 0) + 1
     table = connection.ops.quote_name(Event._meta.db_table)
+    # One statement numbers the batch in id order (both PostgreSQL and SQLite ≥ 3.33 have
+    # UPDATE … FROM and window functions), instead of one UPDATE per event.
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET sequence = %s WHERE id = %s AND sequence IS NULL",
-            [(start + offset, event_id) for offset, event_id in enumerate(ids)],
+        cursor.execute(
+            f"""
+            UPDATE {table} SET sequence = numbered.position + %s
+            FROM (
+                SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS position
+                FROM {table} WHERE sequence IS NULL ORDER BY id LIMIT %s
+            ) AS numbered
+            WHERE {table}.id = numbered.id
+            """,
+            [start, limit],
         )
-    return len(ids)
+        return cursor.rowcount

@@ -6,25 +6,30 @@ failed attempts back off exponentially with jitter for more than 24 hours before
 is given up and the subscription disabled. The relay runs from celery beat and after every
 commit that recorded an event, so events committed while the broker or the workers were down
 are delivered when they come back.
+
+One round claims a batch in one statement (``SELECT … FOR UPDATE SKIP LOCKED``, so relays in
+several workers share the work) and leases it; the first due delivery of an aggregate brings the
+ones queued behind it, as a chain. Chains are posted by a few threads over kept-alive
+connections (:mod:`mes.webhooks.transport`), each chain in order; then one transaction writes the
+attempt log and every delivery's new state.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from datetime import datetime, timedelta
 
-import requests
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from mes.models import Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from mes.bulk import update_rows
+from mes.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from mes.selectors import feed_events
-from mes.webhooks.signing import signed_headers
+from mes.webhooks.transport import event_body, post_chains  # noqa: F401 - event_body is part of this module's API
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +37,11 @@ FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 2 * 3600
 GIVE_UP_AFTER = timedelta(hours=26)
 DISABLE_AFTER_FAILING = timedelta(hours=24)
-REQUEST_TIMEOUT_SECONDS = 10
 FAN_OUT_BATCH = 2000
-DELIVERY_BATCH = 200
+PENDING_CAP = 10_000  # a subscription's cursor waits while this many deliveries are pending (the claim scans them)
+DELIVERY_BATCH = 500  # deliveries claimed at once, across aggregates
+MAX_CHAIN = 50  # of one aggregate in one batch, so a busy aggregate does not crowd out the others
 CLAIM_SECONDS = 120
-
-_session = requests.Session()
-_session.trust_env = False  # no proxy lookup from the environment on every delivery
 
 
 def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
@@ -46,23 +49,6 @@ def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta
     base = min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
     jitter = (rng or random).uniform(0.75, 1.25)
     return timedelta(seconds=base * jitter)
-
-
-def event_body(event: Event) -> str:
-    return json.dumps(
-        {
-            "type": event.type,
-            "timestamp": event.occurred_at.isoformat(),
-            "data": {
-                "sequence": event.sequence,
-                "aggregate_type": event.aggregate_type,
-                "aggregate_id": event.aggregate_id,
-                "payload_version": event.payload_version,
-                "payload": event.payload,
-            },
-        },
-        separators=(",", ":"),
-    )
 
 
 def fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
@@ -76,6 +62,8 @@ def fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
             )
             if subscription is None or not subscription.is_active:
                 continue
+            if subscription.deliveries.filter(status=WebhookDelivery.Status.PENDING).order_by()[PENDING_CAP:].exists():
+                continue  # its receiver is behind: the events wait in the outbox, not as deliveries
             events = list(
                 feed_events()
                 .filter(sequence__gt=subscription.cursor)
@@ -102,6 +90,7 @@ def fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
 
 
 def _due_deliveries(now: datetime, limit: int):
+    """The first pending delivery of each aggregate, when due: a later one waits behind it."""
     earlier_pending = WebhookDelivery.objects.filter(
         subscription=OuterRef("subscription"),
         aggregate_key=OuterRef("aggregate_key"),
@@ -117,80 +106,102 @@ def _due_deliveries(now: datetime, limit: int):
     )
 
 
-def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
-    body = event_body(delivery.event)
-    headers = signed_headers(
-        secret=delivery.subscription.secret,
-        message_id=f"evt_{delivery.event_id}",
-        timestamp=timezone.now(),
-        body=body,
-    )
-    try:
-        response = _session.post(
-            delivery.subscription.url, data=body.encode(), headers=headers, timeout=REQUEST_TIMEOUT_SECONDS
+def _followers(heads: list[WebhookDelivery], now: datetime, room: int) -> dict[tuple[int, str], list[WebhookDelivery]]:
+    """The pending deliveries queued behind each claimed head, in sequence order, as long as they
+    are due. The head's lease covers them: no other relay claims a delivery while an earlier one
+    of its aggregate is pending, so the holder of the head may post them after it."""
+    if room <= 0:
+        return {}
+    keys = {(d.subscription_id, d.aggregate_key) for d in heads}
+    rows = (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING,
+            subscription_id__in={s for s, _ in keys},
+            aggregate_key__in={a for _, a in keys},
+            sequence__gt=min(d.sequence for d in heads),
         )
-    except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500], ""
-    return response.status_code, "", response.text[:500]
+        .select_related("subscription", "event")
+        .order_by("sequence")[: room + len(heads)]
+    )
+    heads_by_key = {(d.subscription_id, d.aggregate_key): d for d in heads}
+    followers: dict[tuple[int, str], list[WebhookDelivery]] = {}
+    stopped: set[tuple[int, str]] = set()
+    taken = 0
+    for delivery in rows:
+        key = (delivery.subscription_id, delivery.aggregate_key)
+        head = heads_by_key.get(key)
+        if head is None or key in stopped or delivery.sequence <= head.sequence:
+            continue
+        chain = followers.setdefault(key, [])
+        if delivery.next_attempt_at > now or len(chain) >= MAX_CHAIN - 1 or taken >= room:
+            stopped.add(key)  # the chain stays contiguous: nothing after a gap
+            continue
+        chain.append(delivery)
+        taken += 1
+    return followers
 
 
-def _claim(now: datetime, limit: int) -> list[WebhookDelivery]:
-    """Lease a batch of due deliveries in a short transaction: no transaction stays open while a
-    receiver is slow (an open writer would hold back the event feed for everyone). A relay that
-    dies mid-batch leaves leases that simply expire, and the deliveries are attempted again."""
+def _claim(now: datetime, limit: int) -> list[list[WebhookDelivery]]:
+    """Lease a batch of due deliveries in a short transaction, as chains (one per subscription and
+    aggregate, in sequence order). No transaction stays open while a receiver is slow (an open
+    writer would hold back the event feed for everyone). A relay that dies mid-batch leaves
+    leases that simply expire, and the deliveries are attempted again."""
     with transaction.atomic():
-        batch = list(_due_deliveries(now, limit))
-        if batch:
-            WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
-                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
-            )
-    return batch
+        heads = list(_due_deliveries(now, limit))
+        if not heads:
+            return []
+        followers = _followers(heads, now, limit - len(heads))
+        chains = [[head, *followers.get((head.subscription_id, head.aggregate_key), [])] for head in heads]
+        leased = [d.pk for chain in chains for d in chain]
+        WebhookDelivery.objects.filter(pk__in=leased).update(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+    return chains
 
 
 def deliver_due(*, now: datetime | None = None, limit: int = DELIVERY_BATCH) -> int:
     """Attempt every due delivery (one batch); returns how many were attempted."""
     now = now or timezone.now()
-    batch = _claim(now, limit)
-    if not batch:
+    chains = _claim(now, limit)
+    if not chains:
         return 0
-    attempts, failed_subscriptions, succeeded_subscriptions = [], set(), set()
-    blocked_aggregates: set[tuple[int, str]] = set()
-    for delivery in batch:
-        key = (delivery.subscription_id, delivery.aggregate_key)
-        if key in blocked_aggregates or delivery.subscription_id in failed_subscriptions:
-            delivery.next_attempt_at = now  # not tried this round: due again at once
-            continue  # keep per-aggregate order; stop hammering a failing receiver this round
-        started = time.monotonic()
-        status_code, error, excerpt = _post(delivery)
-        attempts.append(
-            WebhookAttempt(
-                delivery=delivery,
-                attempted_at=timezone.now(),
-                status_code=status_code,
-                error=error,
-                duration_ms=int((time.monotonic() - started) * 1000),
-                response_excerpt=excerpt,
-            )
-        )
+    result = post_chains(chains, deadline=time.monotonic() + CLAIM_SECONDS / 2)
+    succeeded_subscriptions, failed_subscriptions = set(), set()
+    for delivery in result.not_attempted:
+        delivery.next_attempt_at = now  # not tried this round (the lease is lifted); its turn comes again
+    for outcome in result.outcomes:
+        delivery = outcome.delivery
         delivery.attempts += 1
-        if status_code is not None and 200 <= status_code < 300:
+        if outcome.succeeded:
             delivery.status = WebhookDelivery.Status.DELIVERED
-            delivery.delivered_at = timezone.now()
+            delivery.delivered_at = outcome.attempted_at
             succeeded_subscriptions.add(delivery.subscription_id)
         else:
-            blocked_aggregates.add(key)
             failed_subscriptions.add(delivery.subscription_id)
             if now - delivery.event.occurred_at > GIVE_UP_AFTER:
                 delivery.status = WebhookDelivery.Status.FAILED
             else:
                 delivery.next_attempt_at = now + retry_delay(delivery.attempts)
     with transaction.atomic():
-        WebhookDelivery.objects.bulk_update(
-            batch, ["attempts", "status", "delivered_at", "next_attempt_at"], batch_size=100
+        update_rows(
+            WebhookDelivery,
+            [o.delivery for o in result.outcomes] + result.not_attempted,
+            ["attempts", "status", "delivered_at", "next_attempt_at"],
         )
-        WebhookAttempt.objects.bulk_create(attempts)
+        WebhookAttempt.objects.bulk_create(
+            [
+                WebhookAttempt(
+                    delivery=o.delivery,
+                    attempted_at=o.attempted_at,
+                    status_code=o.status_code,
+                    error=o.error,
+                    duration_ms=o.duration_ms,
+                    response_excerpt=o.excerpt,
+                )
+                for o in result.outcomes
+            ],
+            batch_size=1000,
+        )
         _update_subscription_health(now, succeeded_subscriptions, failed_subscriptions - succeeded_subscriptions)
-    return len(attempts)
+    return len(result.outcomes)
 
 
 def _update_subscription_health(now: datetime, succeeded: set[int], failed: set[int]) -> None:

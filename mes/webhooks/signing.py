@@ -6,6 +6,7 @@ import base64
 import binascii
 import secrets
 from datetime import datetime
+from functools import lru_cache
 
 from standardwebhooks.webhooks import Webhook
 
@@ -25,8 +26,14 @@ def secret_is_valid(secret: str) -> bool:
     return 24 <= len(key) <= 64
 
 
+@lru_cache(maxsize=256)
+def _signer(secret: str) -> Webhook:
+    """The decoded key, once per secret rather than once per delivery."""
+    return Webhook(secret)
+
+
 def signed_headers(*, secret: str, message_id: str, timestamp: datetime, body: str) -> dict[str, str]:
-    signature = Webhook(secret).sign(msg_id=message_id, timestamp=timestamp, data=body)
+    signature = _signer(secret).sign(msg_id=message_id, timestamp=timestamp, data=body)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),

@@ -94,9 +94,10 @@ def test_events_of_one_aggregate_arrive_in_sequence_even_after_a_failure(receive
     receiver.fail_next = 1
     first = emit("work_order.released", aggregate_id=7)
     second = emit("operation.started", aggregate_id=7)
+    fan_out()
+    assert deliver_due() == 1  # the first fails; the second, queued behind it, is not tried
     other = emit("work_order.released", aggregate_id=8)
     fan_out()
-    deliver_due()  # the first fails; the round stops for this receiver
     deliver_due()
     # the first is backing off: the second waits for it, another aggregate goes ahead
     delivered = lambda: [  # noqa: E731
@@ -110,6 +111,79 @@ def test_events_of_one_aggregate_arrive_in_sequence_even_after_a_failure(receive
     deliver_due(now=later)
     sequence_for_7 = [s for s in delivered() if s in (first, second)]
     assert sequence_for_7 == [first, first, second]
+
+
+@pytest.mark.django_db
+def test_a_backlog_of_one_aggregate_goes_out_in_one_round_in_order(receiver):
+    webhook_subscription_create(url=receiver.url, event_types=[])
+    for n in range(30):
+        emit("operation.completed", aggregate_id=5, n=n)
+    for n in range(3):
+        emit("operation.completed", aggregate_id=6, n=n)
+    fan_out()
+    assert deliver_due() == 33  # the first of each aggregate brings the ones queued behind it
+    received = [json.loads(body)["data"] for _, body in receiver.requests]
+    assert [d["payload"]["n"] for d in received if d["aggregate_id"] == "5"] == list(range(30))
+    assert [d["payload"]["n"] for d in received if d["aggregate_id"] == "6"] == [0, 1, 2]
+    assert WebhookAttempt.objects.count() == 33
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+@pytest.mark.django_db
+def test_aggregates_go_out_side_by_side_and_each_stays_in_order_through_failures(receiver):
+    # Given 20 aggregates with 5 events each, and a receiver that fails a few requests
+    webhook_subscription_create(url=receiver.url, event_types=[])
+    for n in range(5):
+        for aggregate in range(20):
+            emit("operation.completed", aggregate_id=aggregate, n=n)
+    receiver.fail_next = 3
+    fan_out()
+    # When the relay runs rounds (later and later, past the backoff) until everything is delivered
+    later = timezone.now()
+    for _ in range(20):
+        if not WebhookDelivery.objects.filter(status="pending").exists():
+            break
+        deliver_due(now=later)
+        later += timedelta(hours=3)
+    # Then every event arrived, and each aggregate's requests — retries included — never went backwards
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 100
+    per_aggregate: dict[str, list[int]] = {}
+    for _, body in receiver.requests:
+        data = json.loads(body)["data"]
+        per_aggregate.setdefault(data["aggregate_id"], []).append(data["payload"]["n"])
+    assert all(ns == sorted(ns) and set(ns) == set(range(5)) for ns in per_aggregate.values())
+    assert len(receiver.requests) == 103
+    assert WebhookAttempt.objects.count() == 103
+
+
+def test_a_kept_alive_connection_the_receiver_dropped_is_replaced():
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from mes.webhooks.transport import send
+
+    class ClosesAfterEachAnswer(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # answers as keep-alive, then hangs up anyway
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ClosesAfterEachAnswer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+        assert send(url, b"{}", {"content-type": "application/json"})[0] == 204
+        time.sleep(0.1)
+        assert send(url, b"{}", {"content-type": "application/json"})[0] == 204
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.django_db
