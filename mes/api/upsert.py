@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
 from mes.api.errors import flatten_validation_errors
+from mes.history import CHANGE_REASON_HEADER
 from mes.bulk import (
     MAX_BULK_RECORDS,
     BulkRejected,
@@ -129,9 +130,10 @@ class ExternalIdUpsertMixin:
                 errors.append(RecordError(index, external_id, "external_id", "duplicate_in_batch", "This external_id appears more than once in the batch."))
             seen.setdefault(external_id, index)
 
-        existing = {obj.external_id: obj for obj in model.objects.filter(external_id__in=[e for e in external_ids if e])}
         validated, validated_by_index = [], {}
         flat = _is_flat(self.get_upsert_serializer())
+        if not flat:
+            existing = {obj.external_id: obj for obj in model.objects.filter(external_id__in=[e for e in external_ids if e])}
         if flat:
             # One serializer validates every record: flat rows have no per-instance validation once
             # uniqueness is checked set-wise (below) instead of by a query per record and field.
@@ -160,14 +162,21 @@ class ExternalIdUpsertMixin:
                 data = serializer.validated_data
             validated.append({k: v for k, v in data.items() if k != "external_id"})
             validated_by_index[index] = validated[-1]
-        if flat:
+        if errors and flat:
+            # report taken codes with the other errors; a clean batch is checked once, in its transaction
             rows = [validated_by_index.get(i, {}) for i in range(len(records))]
             errors.extend(duplicate_errors(model, rows, external_ids))
         if errors:
             raise BulkRejected(errors)
 
         if flat:
-            results = bulk_upsert_rows(model, external_ids=external_ids, records=validated)
+            results = bulk_upsert_rows(
+                model,
+                external_ids=external_ids,
+                records=validated,
+                user=request.user,
+                reason=request.headers.get(CHANGE_REASON_HEADER, "")[:100],
+            )
         else:
             results = bulk_upsert_each(
                 external_ids=external_ids, records=validated, upsert=type(self).upsert_service, user=request.user

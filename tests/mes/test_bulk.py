@@ -83,3 +83,34 @@ def test_bulk_locations(erp_client):
 def test_operators_cannot_bulk_import(operator_client):
     response = operator_client.post("/api/v1/items/bulk/", {"records": [item_record(1)]}, format="json")
     assert response.status_code == 403
+
+
+def test_code_taken_by_another_record_alone_rejects_the_batch(erp_client):
+    Item.objects.create(code="TAKEN", name="x", external_id="OTHER")
+    response = erp_client.post("/api/v1/items/bulk/", {"records": [item_record(1), item_record(2, code="TAKEN")]}, format="json")
+    assert response.status_code == 400
+    assert [(e["index"], e["field"], e["code"]) for e in response.json()["record_errors"]] == [(1, "code", "unique")]
+    assert Item.objects.count() == 1
+
+
+def test_bulk_changes_leave_an_audit_trail_and_unchanged_records_are_not_rewritten(erp_client, operator_client):
+    # Given two items imported in bulk
+    erp_client.post("/api/v1/items/bulk/", {"records": [item_record(1), item_record(2)]}, format="json")
+    first, second = Item.objects.get(external_id="ERP-1"), Item.objects.get(external_id="ERP-2")
+    # When the ERP sends both again, one renamed, with a reason
+    response = erp_client.post(
+        "/api/v1/items/bulk/",
+        {"records": [item_record(1, name="Renamed"), item_record(2)]},
+        format="json",
+        HTTP_CHANGE_REASON="ERP nightly sync",
+    )
+    assert response.status_code == 200
+    # Then the renamed one has a trail of create and change, by the ERP's user, with the reason
+    trail = operator_client.get(f"/api/v1/history/items/{first.pk}/").json()
+    assert [e["change"] for e in trail] == ["changed", "created"]
+    assert trail[0]["changes"] == {"name": {"old": "Part 1", "new": "Renamed"}}
+    assert trail[0]["user"] == erp_client.user.username and trail[0]["reason"] == "ERP nightly sync"
+    # And the one sent unchanged was not written again
+    assert [e["change"] for e in operator_client.get(f"/api/v1/history/items/{second.pk}/").json()] == ["created"]
+    second_after = Item.objects.get(pk=second.pk)
+    assert second_after.updated_at == second.updated_at
