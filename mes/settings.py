@@ -141,9 +141,6 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
 }
 
-# Enum component names in the schema collide for "status"/"disposition" across apps; the schema is
-# valid and the names are being settled with ENUM_NAME_OVERRIDES. Not a deployment risk.
-SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001"]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Open MES API",
@@ -158,7 +155,22 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    # Choice sets that several fields share, or whose field name ("status", "disposition",
+    # "from_status"…) other choice sets use too, get one stable component name each.
+    "ENUM_NAME_OVERRIDES": {
+        "WorkOrderStatusEnum": "orders.models.WorkOrderStatus",
+        "OperationStatusEnum": "orders.models.OperationStatus",
+        "RevisionStatusEnum": "orders.models.RevisionStatus",
+        "ScheduleRunStatusEnum": "orders.models.ScheduleRunStatus",
+        "MaterialStatusEnum": "inventory.models.Lot.Status",  # lots and serial numbers alike
+        "HoldStatusEnum": "inventory.models.Hold.Status",
+        "RecallJobStatusEnum": "inventory.models.RecallJob.Status",
+        "InspectionStatusEnum": "quality.models.InspectionStatus",
+        "InspectionDispositionEnum": "quality.models.InspectionDisposition",
+        "NonconformanceStatusEnum": "quality.models.NonconformanceStatus",  # status, from_status, to_status
+        "DispositionEnum": "quality.models.Disposition",
+        "WebhookDeliveryStatusEnum": "mes.models.WebhookDelivery.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "mes.api.schema.add_platform_headers",
@@ -215,12 +227,3 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-
-# Orders: name the shared status choice sets once in the OpenAPI schema.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
-    {
-        "WorkOrderStatusEnum": "orders.models.WorkOrderStatus",
-        "OperationStatusEnum": "orders.models.OperationStatus",
-        "RevisionStatusEnum": "orders.models.RevisionStatus",
-    }
-)
