@@ -13,6 +13,14 @@ from quality import services
 from quality.models import Characteristic, Inspection
 from tests.factories import ItemFactory, LocationFactory
 
+PROBLEM = "application/problem+json"
+
+
+def field_errors(response) -> dict[str, str]:
+    """The fields a problem document names, with their codes."""
+    assert response["Content-Type"].startswith(PROBLEM), response.content
+    return {error["field"]: error["code"] for error in response.json().get("errors", [])}
+
 
 @pytest.fixture
 def inspector(make_user):
