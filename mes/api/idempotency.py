@@ -16,8 +16,10 @@ hash of the request. Outcomes:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 
@@ -31,7 +33,9 @@ MAX_KEY_LENGTH = 255
 
 
 def request_fingerprint(request) -> str:
-    digest = hashlib.sha256()
+    # Keyed: a body may carry a re-entered password (an electronic signature), and a plain hash
+    # of it kept in the database could be guessed offline far faster than the password's own hash.
+    digest = hmac.new(settings.SECRET_KEY.encode(), digestmod=hashlib.sha256)
     digest.update(request.method.encode())
     digest.update(b"\0")
     digest.update(request.get_full_path().encode())
