@@ -156,6 +156,41 @@ def test_aggregates_go_out_side_by_side_and_each_stays_in_order_through_failures
     assert WebhookAttempt.objects.count() == 103
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_relays_running_side_by_side_share_the_work_and_keep_each_aggregate_in_order(receiver):
+    # Given a backlog over 10 aggregates (written as the outbox holds it, without kicking a relay)
+    webhook_subscription_create(url=receiver.url, event_types=[])
+    Event.objects.bulk_create(
+        Event(type="operation.completed", aggregate_type="work_order", aggregate_id=str(a), payload={"n": n}, occurred_at=timezone.now())
+        for n in range(20)
+        for a in range(10)
+    )
+    fan_out()
+
+    # When three relays claim small batches at the same time until nothing is left
+    def relay_loop():
+        try:
+            while deliver_due(limit=15):
+                pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=relay_loop) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # Then every event went out once, and each aggregate's in order
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 200
+    per_aggregate: dict[str, list[int]] = {}
+    for _, body in receiver.requests:
+        data = json.loads(body)["data"]
+        per_aggregate.setdefault(data["aggregate_id"], []).append(data["payload"]["n"])
+    assert len(receiver.requests) == 200
+    assert all(ns == list(range(20)) for ns in per_aggregate.values())
+
+
 def test_a_kept_alive_connection_the_receiver_dropped_is_replaced():
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
