@@ -13,6 +13,7 @@ from inventory import errors
 from inventory.locks import lock_balances
 from inventory.models import Hold, Item, Lot, SerialNumber, StockBalance, StockMove
 from mes.quantities import QUANTITY_DIGITS, QUANTITY_PLACES, ZERO, quantize
+from mes.rows import update_rows
 
 MAX_QUANTITY = Decimal(10) ** (QUANTITY_DIGITS - QUANTITY_PLACES)
 
@@ -329,10 +330,7 @@ def write_postings(postings: list[Posting]) -> None:
             balance.reserved += posting.reserved_deltas.get(key, ZERO)
             balance.updated_at = now
             changed.append(balance)
-    if len(changed) == 1:
-        changed[0].save(update_fields=["quantity", "reserved", "updated_at"])
-    elif changed:
-        StockBalance.objects.bulk_update(changed, ["quantity", "reserved", "updated_at"])
+    update_rows(StockBalance, changed, ["quantity", "reserved", "updated_at"])
 
 
 def move_payload(moves: list[StockMove]) -> dict:

@@ -33,6 +33,7 @@ from inventory.services._stock import (
 from mes.errors import InvalidTransition, NotFound
 from mes.events import record_event, record_events
 from mes.quantities import ZERO
+from mes.rows import update_rows
 
 Kind = StockMove.Kind
 
@@ -162,14 +163,14 @@ def _issue_lines(lines: list[IssueLine], *, user, refs: dict) -> list[list[Stock
         serial.current_location_id = None
         serial.status = SerialNumber.Status.CONSUMED
     if consumed_serials:
-        SerialNumber.objects.bulk_update(consumed_serials, ["current_location", "status"])
+        update_rows(SerialNumber, consumed_serials, ["current_location", "status"])
     settled = {}
     for plan in plans:
         if plan.reservation is not None and plan.consumed:
             close_if_settled(plan.reservation)
             settled[plan.reservation.pk] = plan.reservation
     if settled:
-        Reservation.objects.bulk_update(list(settled.values()), ["quantity_consumed", "status", "closed_at"])
+        update_rows(Reservation, list(settled.values()), ["quantity_consumed", "status", "closed_at"])
     c.refresh_lot_statuses(_lots_that_may_change(plans, balances))
     record_events(
         [

@@ -54,6 +54,7 @@ from inventory.models import GenealogyLink, StockMove
 from mes.errors import ApplicationError, InvalidInput
 from mes.events import record_event
 from mes.quantities import ZERO
+from mes.rows import update_rows
 from orders import errors
 from orders.models import (
     OperationStatus,
@@ -237,7 +238,7 @@ def production_report_create(
     # The operation's lock covers its materials: only reports and reversals on it change them.
     for item_id, quantity in issued.items():
         materials[item_id].quantity_issued += quantity
-    WorkOrderMaterial.objects.bulk_update([materials[item_id] for item_id in issued], ["quantity_issued"])
+    update_rows(WorkOrderMaterial, [materials[item_id] for item_id in issued], ["quantity_issued"])
 
     operation.quantity_good += good
     operation.quantity_scrap += scrap

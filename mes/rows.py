@@ -1,0 +1,43 @@
+"""Writing several rows of one model, each with its own values, in one statement.
+
+Django's ``bulk_update`` builds a ``CASE WHEN pk = … THEN …`` expression per field and row, whose
+compiling costs more CPU than the statement saves for the few rows a service changes. On
+PostgreSQL :func:`update_rows` sends one ``UPDATE … FROM unnest(arrays)`` instead; elsewhere it
+falls back to ``bulk_update``. Like ``bulk_update`` it calls no ``save()`` and no signals, and
+sets ``auto_now`` fields only when the caller has set them on the objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connections, router
+from django.db.models import Model
+
+
+def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) -> None:
+    """Write ``fields`` of ``objects`` (saved rows of ``model``) as they are on the objects."""
+    objects = list(objects)
+    if not objects:
+        return
+    using = router.db_for_write(model)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        model.objects.using(using).bulk_update(objects, list(fields))
+        return
+    meta = model._meta
+    pk = meta.pk
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
+    arrays = ", ".join(f"%s::{f.cast_db_type(connection) or f.db_type(connection)}[]" for f in [pk, *columns])
+    names = ", ".join(quote(f.column) for f in [pk, *columns])
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM unnest({arrays}) AS v({names}) "
+        f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
+    )
+    params = [[pk.get_db_prep_value(o.pk, connection) for o in objects]]
+    for field in columns:
+        params.append([field.get_db_prep_save(getattr(o, field.attname), connection) for o in objects])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
