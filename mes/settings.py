@@ -178,6 +178,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: no broker configured means eager mode, so the embedded default needs no other process.
+# Throttling and the signature lockout count in the cache: shared by every process when
+# CACHE_URL points at Redis (redis://host:6379/2), per process in the embedded default.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)
@@ -191,6 +195,9 @@ MES_PAUSE_DIR = "" if PRODUCTION else env("MES_PAUSE_DIR", default="")
 # Shop-floor rules that a factory tunes.
 MES_OVER_REPORT_TOLERANCE_PERCENT = env.float("MES_OVER_REPORT_TOLERANCE_PERCENT", default=0.0)
 MES_IDEMPOTENCY_TTL_HOURS = env.int("MES_IDEMPOTENCY_TTL_HOURS", default=72)
+# Electronic signatures: after this many wrong passwords a user cannot sign for this long.
+MES_SIGNATURE_MAX_FAILURES = env.int("MES_SIGNATURE_MAX_FAILURES", default=5)
+MES_SIGNATURE_LOCKOUT_MINUTES = env.int("MES_SIGNATURE_LOCKOUT_MINUTES", default=15)
 # Performance: shifts rolled up this long after they end, this many days back.
 MES_OEE_SETTLE_MINUTES = env.int("MES_OEE_SETTLE_MINUTES", default=10)
 MES_OEE_ROLLUP_DAYS = env.int("MES_OEE_ROLLUP_DAYS", default=35)
