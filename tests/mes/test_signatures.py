@@ -73,3 +73,18 @@ def test_a_good_signature_clears_earlier_wrong_passwords(settings):
             pass
     assert not signing_locked(user)
     assert ElectronicSignature.objects.filter(user=user).count() == 2
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_alter_or_remove_a_signature():
+    from django.db import DatabaseError, connection
+
+    user = UserFactory(username="qe6")
+    with transaction.atomic():
+        signature = sign_record(user=user, password="secret-pass-123", meaning="m", record_type="hold", record_id=1, content={})
+    table = ElectronicSignature._meta.db_table
+    for sql in (f'UPDATE "{table}" SET meaning = %s WHERE id = %s', f'DELETE FROM "{table}" WHERE id = %s AND %s IS NOT NULL'):
+        params = ["forged", signature.pk] if sql.startswith("UPDATE") else [signature.pk, 1]
+        with pytest.raises(DatabaseError, match="never altered or removed"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    assert ElectronicSignature.objects.get(pk=signature.pk).meaning == "m"
