@@ -40,7 +40,7 @@ DISABLE_AFTER_FAILING = timedelta(hours=24)
 FAN_OUT_BATCH = 2000
 PENDING_CAP = 10_000  # a subscription's cursor waits while this many deliveries are pending (the claim scans them)
 DELIVERY_BATCH = 500  # deliveries claimed at once, across aggregates
-MAX_CHAIN = 50  # of one aggregate in one batch, so a busy aggregate does not crowd out the others
+MAX_CHAIN = 200  # of one aggregate in one batch, so a busy aggregate does not crowd out the others
 CLAIM_SECONDS = 120
 
 
