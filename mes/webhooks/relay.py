@@ -29,7 +29,7 @@ from django.utils import timezone
 from mes.bulk import update_rows
 from mes.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from mes.selectors import feed_events
-from mes.webhooks.transport import event_body, post_chains  # noqa: F401 - event_body is part of this module's API
+from mes.webhooks.transport import post_chains
 
 logger = logging.getLogger(__name__)
 

@@ -191,6 +191,21 @@ def test_relays_running_side_by_side_share_the_work_and_keep_each_aggregate_in_o
     assert all(ns == list(range(20)) for ns in per_aggregate.values())
 
 
+@pytest.mark.django_db
+def test_a_receiver_far_behind_leaves_further_events_in_the_outbox_until_it_catches_up(receiver, monkeypatch):
+    monkeypatch.setattr(relay_module, "PENDING_CAP", 3)
+    subscription = webhook_subscription_create(url=receiver.url, event_types=[])
+    for n in range(10):
+        emit("operation.completed", aggregate_id=n)
+    fan_out(batch=4)
+    fan_out(batch=4)  # 4 pending already: over the cap, the cursor waits
+    assert WebhookDelivery.objects.count() == 4
+    relay(max_seconds=5)  # delivering makes room; the rest follow
+    assert WebhookDelivery.objects.filter(status="delivered").count() == 10
+    subscription.refresh_from_db()
+    assert subscription.cursor == Event.objects.order_by("-sequence").first().sequence
+
+
 def test_a_kept_alive_connection_the_receiver_dropped_is_replaced():
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
