@@ -12,7 +12,6 @@ from inventory import errors
 from inventory.locks import (
     lock_item_balances,
     lock_items,
-    lock_reservations,
     lock_serials,
 )
 from inventory.models import Item, Lot, Reservation, SerialNumber, StockMove
@@ -91,6 +90,7 @@ def issue_lines(
     document_type: str = "",
     document_id: str = "",
     user,
+    demand: tuple[str, int] | None = None,
     savepoint: bool = True,
 ) -> list[list[StockMove]]:
     """Several issues (of one or many items) in one go, as if :func:`issue` were called line by
@@ -99,12 +99,16 @@ def issue_lines(
     together and the balances updated together. Returns the moves of each line, in line order;
     one ``stock.issued`` event per line.
 
+    ``demand`` (demand type, demand id): a line without a reservation consumes that demand's open
+    reservations of its item first, oldest first — each line the first one with some of it left
+    for it, locked with the lines' own reservations in one query.
+
     ``savepoint=False``: inside a caller's transaction, take no savepoint of its own, for a
     caller whose transaction is rolled back whole on any refusal (a refusal leaves it unusable)."""
     if not lines:
         return []
     with transaction.atomic(savepoint=savepoint):
-        return _issue_lines(lines, user=user, refs={
+        return _issue_lines(lines, user=user, demand=demand, refs={
             "work_order_id": work_order_id,
             "operation_id": operation_id,
             "reason": reason,
@@ -113,7 +117,7 @@ def issue_lines(
         })
 
 
-def _issue_lines(lines: list[IssueLine], *, user, refs: dict) -> list[list[StockMove]]:
+def _issue_lines(lines: list[IssueLine], *, user, refs: dict, demand: tuple[str, int] | None) -> list[list[StockMove]]:
     items = lock_items([line.item for line in lines])
     plans = [_IssuePlan(line=line, item=_found_item(items, line.item)) for line in lines]
     for plan in plans:
@@ -136,11 +140,7 @@ def _issue_lines(lines: list[IssueLine], *, user, refs: dict) -> list[list[Stock
         c.require_lot(plan.item, plan.lot)
         if plan.lot is not None:
             c.check_lot_usable(plan.lot)
-    reservations = lock_reservations([p.line.reservation for p in plans])
-    for plan in plans:
-        if plan.line.reservation is not None:
-            plan.reservation = reservations[plan.line.reservation.pk]
-            _check_reservation(plan)
+    _take_reservations(plans, demand)
 
     stocks = item_stock(list(items.values()))
     postings: dict[int, c.Posting] = {}
@@ -271,6 +271,41 @@ def _lock_named_lots(plans: list[_IssuePlan]) -> dict[int, Lot]:
         found.item = plan.item
         out[id(plan)] = found
     return out
+
+
+def _take_reservations(plans: list[_IssuePlan], demand: tuple[str, int] | None) -> None:
+    """Each line's reservation: its own, or (with ``demand``) the demand's oldest open one of its
+    item with some left after the lines before it; all locked in one query, by pk."""
+    named = [p.line.reservation.pk for p in plans if p.line.reservation is not None]
+    query = Q(pk__in=named)
+    if demand is not None:
+        query |= Q(
+            demand_type=demand[0],
+            demand_id=demand[1],
+            status=Reservation.Status.OPEN,
+            item_id__in={p.item.pk for p in plans if p.line.reservation is None},
+        )
+    if not named and demand is None:
+        return
+    locked = {r.pk: r for r in Reservation.objects.select_for_update(of=("self",)).filter(query).order_by("pk")}
+    pending: dict[int, list[list]] = {}
+    if demand is not None:
+        for reservation in locked.values():
+            if (reservation.demand_type, reservation.demand_id) == tuple(demand) and reservation.status == Reservation.Status.OPEN:
+                if reservation.remaining > 0:
+                    pending.setdefault(reservation.item_id, []).append([reservation, reservation.remaining])
+    for plan in plans:
+        if plan.line.reservation is not None:
+            plan.reservation = locked[plan.line.reservation.pk]
+        else:
+            queue = pending.get(plan.item.pk, [])
+            while queue and queue[0][1] <= 0:
+                queue.pop(0)
+            if not queue:
+                continue
+            plan.reservation = queue[0][0]
+            queue[0][1] -= plan.quantity
+        _check_reservation(plan)
 
 
 def _check_reservation(plan: _IssuePlan) -> None:

@@ -1,6 +1,7 @@
 """The components a production report issues: the consumed lines as given (scanned lots and
 serials, checked usable), the untracked components backflushed, the locations each is drawn
-from, the order's reservations they consume, and the genealogy they leave.
+from, and the genealogy they leave (the order's reservations they consume are found by the
+stock issue itself).
 
 Reads and refusals only: nothing here writes (see :mod:`orders.services.reports`)."""
 
@@ -18,7 +19,6 @@ from inventory.models import (
     Item,
     Location,
     Lot,
-    Reservation,
     SerialNumber,
     StockBalance,
 )
@@ -26,7 +26,7 @@ from mes.errors import ApplicationError, InvalidInput
 from mes.quantities import quantize
 from orders import errors
 from orders.models import WorkOrder, WorkOrderMaterial, WorkOrderOperation
-from orders.services.report_checks import DEMAND_TYPE, counted, hold_reasons
+from orders.services.report_checks import counted, hold_reasons
 
 
 @dataclass
@@ -223,19 +223,6 @@ def allocate(entries: list[ConsumedEntry], line_side_location_id: int | None) ->
                     }
                 ]
             )
-
-
-def open_reservations(work_order: WorkOrder, item_ids) -> dict[int, list[list]]:
-    """The order's open reservations per item: [reservation, remaining] pairs, oldest first."""
-    out: dict[int, list[list]] = defaultdict(list)
-    if not item_ids:
-        return out
-    for reservation in Reservation.objects.filter(
-        demand_type=DEMAND_TYPE, demand_id=work_order.pk, status=Reservation.Status.OPEN, item_id__in=list(item_ids)
-    ).order_by("pk"):
-        if reservation.remaining > 0:
-            out[reservation.item_id].append([reservation, reservation.remaining])
-    return out
 
 
 def genealogy_nodes(entries: list[ConsumedEntry], produced_codes: list[str]) -> list[tuple]:

@@ -68,6 +68,7 @@ from orders.models import (
 )
 from orders.services.execution import RouteStep, lock_operations, make_ready, neighbours
 from orders.services.report_checks import (
+    DEMAND_TYPE,
     DOCUMENT_TYPE,
     GOOD_ACTIONS,
     HANDLED_ACTIONS,
@@ -85,7 +86,6 @@ from orders.services.report_checks_components import (
     allocate,
     backflush,
     genealogy_nodes,
-    open_reservations,
     parse_consumed,
 )
 from orders.services.reports_output import Output, post_output
@@ -184,7 +184,6 @@ def production_report_create(
     by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
     for entry in entries:
         by_item[entry.item.pk].append(entry)
-    reservations = open_reservations(work_order, by_item)
     consumption: list[ReportConsumption] = []
     issued: dict[int, Decimal] = defaultdict(lambda: ZERO)
     output = Output()
@@ -207,7 +206,7 @@ def production_report_create(
                 refs=refs,
                 user=user,
             )
-        for entry, moves in _issue([e for i in item_ids for e in by_item[i]], reservations, refs, user):
+        for entry, moves in _issue([e for i in item_ids for e in by_item[i]], (DEMAND_TYPE, work_order.pk), refs, user):
             for move in moves:
                 issued[entry.item.pk] += move.quantity
                 consumption.append(
@@ -269,17 +268,13 @@ def production_report_create(
     return report
 
 
-def _issue(entries: list[ConsumedEntry], reservations: dict[int, list[list]], refs: dict, user):
+def _issue(entries: list[ConsumedEntry], demand: tuple[str, int], refs: dict, user):
     """Issue the entries, location by location, in one batch, consuming the order's reservations
     of each item first (oldest first); yields (entry, moves) per allocation. No savepoint: a
     refusal rolls the whole report back."""
     lines, owners = [], []
     for entry in entries:
-        pending = reservations.get(entry.item.pk, [])
         for location_id, quantity in entry.allocations:
-            while pending and pending[0][1] <= 0:
-                pending.pop(0)
-            reservation = pending[0][0] if pending else None
             lines.append(
                 inventory.IssueLine(
                     item=entry.item,
@@ -287,14 +282,11 @@ def _issue(entries: list[ConsumedEntry], reservations: dict[int, list[list]], re
                     quantity=quantity,
                     lot=entry.lot,
                     serials=[entry.serial] if entry.serial is not None else None,
-                    reservation=reservation,
                 )
             )
             owners.append(entry)
-            if reservation is not None:
-                pending[0][1] -= quantity
     if lines:
-        yield from zip(owners, inventory.issue_lines(lines=lines, user=user, savepoint=False, **refs), strict=True)
+        yield from zip(owners, inventory.issue_lines(lines=lines, user=user, demand=demand, savepoint=False, **refs), strict=True)
 
 
 def report_moves(report: ProductionReport) -> list[StockMove]:

@@ -66,3 +66,17 @@ def test_one_refused_line_issues_nothing(stocked, clerk, stores, screws, chips, 
     assert StockMove.objects.count() == moves
     assert StockBalance.objects.get(item=screws).quantity == Decimal(50)
     assert SerialNumber.objects.get(code="B2").status == "available"
+
+
+def test_a_demand_s_reservations_are_consumed_oldest_first(stocked, clerk, stores, screws):
+    first = services.reserve(item=screws, quantity=3, demand_type="work_order", demand_id=7, user=clerk)
+    second = services.reserve(item=screws, quantity=10, demand_type="work_order", demand_id=7, user=clerk)
+    other = services.reserve(item=screws, quantity=30, demand_type="work_order", demand_id=8, user=clerk)
+    lines = [IssueLine(item=screws, location=stores, quantity=Decimal(q)) for q in (2, 4, 1)]
+    moves = services.issue_lines(lines=lines, demand=("work_order", 7), user=clerk)
+    assert [line[0].reservation_id for line in moves] == [first.pk, first.pk, second.pk]
+    first.refresh_from_db(), second.refresh_from_db(), other.refresh_from_db()
+    # as one by one: the second line takes what is left of the first reservation, 1 of its 4
+    assert (first.quantity_consumed, first.status) == (Decimal(3), "closed")
+    assert (second.quantity_consumed, other.quantity_consumed) == (Decimal(1), 0)
+    assert ledger_discrepancies() == []
