@@ -21,6 +21,7 @@ answer. It prints reports per second and latency percentiles of the first attemp
     .venv/bin/python bench/report_throughput.py --duration 10    # smoke run
     .venv/bin/python bench/report_throughput.py --products 1     # every tablet on one product
     .venv/bin/python bench/report_throughput.py --profile        # also count the statements of one report
+    .venv/bin/python bench/report_throughput_profile.py          # statements and CPU of one report, no server
 """
 
 from __future__ import annotations

@@ -121,6 +121,7 @@ def main() -> None:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.cprofile)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.cprofile)
+        pstats.Stats(profiler).sort_stats("cumulative").print_callees("production_report_create|_issue_lines")
 
 
 if __name__ == "__main__":
