@@ -7,44 +7,13 @@ SQLite, the embedded mode.
 
 from django.db import migrations
 
-FUNCTION = "inventory_refuse_ledger_change"
-TABLES = (("inventory", "StockMove"), ("inventory", "GenealogyLink"))
+from mes.db.append_only import operations
 
-
-def _trigger(table: str) -> str:
-    return f"{table}_append_only"
-
-
-def create_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(
-        f"""
-        CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION '% on %: the table is append-only (a mistake is undone by a reversing row)',
-                TG_OP, TG_TABLE_NAME;
-        END
-        $$
-        """,
-        None,  # no parameters: the % of RAISE stay as written
-    )
-    for app_label, model_name in TABLES:
-        table = apps.get_model(app_label, model_name)._meta.db_table
-        schema_editor.execute(f'DROP TRIGGER IF EXISTS "{_trigger(table)}" ON "{table}"')
-        schema_editor.execute(
-            f'CREATE TRIGGER "{_trigger(table)}" BEFORE UPDATE OR DELETE ON "{table}" '
-            f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION}()"
-        )
-
-
-def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for app_label, model_name in TABLES:
-        table = apps.get_model(app_label, model_name)._meta.db_table
-        schema_editor.execute(f'DROP TRIGGER IF EXISTS "{_trigger(table)}" ON "{table}"')
-    schema_editor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}()")
+create_triggers, drop_triggers = operations(
+    function="inventory_refuse_ledger_change",
+    message="the table is append-only (a mistake is undone by a reversing row)",
+    tables=(("inventory", "StockMove"), ("inventory", "GenealogyLink")),
+)
 
 
 class Migration(migrations.Migration):
