@@ -184,43 +184,45 @@ def production_report_create(
     by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
     for entry in entries:
         by_item[entry.item.pk].append(entry)
+    demand = (DEMAND_TYPE, work_order.pk)
+    first = [e for item_id in sorted(by_item) if item_id < product.pk for e in by_item[item_id]]
+    issues = list(_issue(first, demand, refs, user))
+    output = Output()
+    post_output(
+        output,
+        operation=operation,
+        previous=previous,
+        here=here,
+        work_order=work_order,
+        good=good,
+        scrap=scrap,
+        reason=reason,
+        produced_codes=produced_codes,
+        scrapped_codes=scrapped_codes,
+        produced_lot_code=produced_lot_code,
+        output_location=output_location,
+        refs=refs,
+        user=user,
+    )
+    last = [e for item_id in sorted(by_item) if item_id > product.pk for e in by_item[item_id]]
+    issues += _issue(last, demand, refs, user)
     consumption: list[ReportConsumption] = []
     issued: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    output = Output()
-    for before_product in (True, False):
-        item_ids = sorted(i for i in by_item if (i < product.pk) == before_product)
-        if not before_product:
-            post_output(
-                output,
-                operation=operation,
-                previous=previous,
-                here=here,
-                work_order=work_order,
-                good=good,
-                scrap=scrap,
-                reason=reason,
-                produced_codes=produced_codes,
-                scrapped_codes=scrapped_codes,
-                produced_lot_code=produced_lot_code,
-                output_location=output_location,
-                refs=refs,
-                user=user,
-            )
-        for entry, moves in _issue([e for i in item_ids for e in by_item[i]], (DEMAND_TYPE, work_order.pk), refs, user):
-            for move in moves:
-                issued[entry.item.pk] += move.quantity
-                consumption.append(
-                    ReportConsumption(
-                        report=report,
-                        item=entry.item,
-                        lot=move.lot,
-                        serial=move.serial,
-                        location_id=move.from_location_id,
-                        quantity=move.quantity,
-                        backflushed=entry.index is None,
-                        move=move,
-                    )
+    for entry, moves in issues:
+        for move in moves:
+            issued[entry.item.pk] += move.quantity
+            consumption.append(
+                ReportConsumption(
+                    report=report,
+                    item=entry.item,
+                    lot=move.lot,
+                    serial=move.serial,
+                    location_id=move.from_location_id,
+                    quantity=move.quantity,
+                    backflushed=entry.index is None,
+                    move=move,
                 )
+            )
 
     links = inventory.link_consumed(
         consumed=genealogy_nodes(entries, [s.code for s in output.serials]),
