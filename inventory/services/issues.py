@@ -2,53 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 
-from inventory import errors
 from inventory.locks import (
     lock_item_balances,
     lock_items,
     lock_serials,
 )
-from inventory.models import Item, Lot, Reservation, SerialNumber, StockMove
+from inventory.models import Reservation, SerialNumber, StockMove
 from inventory.selectors.stock import item_stock
 from inventory.services import _common as c
+from inventory.services._issue_plan import (
+    IssueLine,
+    IssuePlan,
+    check_available,
+    found_item,
+    lock_named_lots,
+    lots_that_may_change,
+    take_reservations,
+)
 from inventory.services._stock import (
     close_if_settled,
     locked_item,
     locked_lot,
     lot_of,
-    pinned_key,
     raise_shortfall,
     refresh_lots,
     relock_serials,
     serial_lots,
     serials_at,
 )
-from mes.errors import InvalidTransition, NotFound
 from mes.events import record_event, record_events
-from mes.quantities import ZERO
 from mes.rows import update_rows
 
 Kind = StockMove.Kind
-
-
-@dataclass
-class IssueLine:
-    """One issue of :func:`issue_lines`: ``item`` (an Item or id) from ``location``; ``lot`` a Lot
-    or a code of the item's lots; ``serials`` SerialNumbers or codes; ``reservation`` consumed
-    first when given."""
-
-    item: object
-    location: object
-    quantity: object
-    lot: object = None
-    serials: list | None = None
-    reservation: Reservation | None = None
 
 
 @transaction.atomic
@@ -119,12 +108,12 @@ def issue_lines(
 
 def _issue_lines(lines: list[IssueLine], *, user, refs: dict, demand: tuple[str, int] | None) -> list[list[StockMove]]:
     items = lock_items([line.item for line in lines])
-    plans = [_IssuePlan(line=line, item=_found_item(items, line.item)) for line in lines]
+    plans = [IssuePlan(line=line, item=found_item(items, line.item)) for line in lines]
     for plan in plans:
         plan.quantity = c.check_quantity(plan.item, plan.line.quantity)
         plan.location_id = getattr(plan.line.location, "pk", plan.line.location)
         c.require_no_tracking_input(plan.item, lot=plan.line.lot, serials=plan.line.serials)
-    lots = _lock_named_lots(plans)
+    lots = lock_named_lots(plans)
     locked_serials = lock_serials([s for plan in plans for s in plan.find_serials()])
     serial_rows = list(locked_serials.values())
     serial_lot_map = serial_lots(serial_rows)
@@ -140,12 +129,12 @@ def _issue_lines(lines: list[IssueLine], *, user, refs: dict, demand: tuple[str,
         c.require_lot(plan.item, plan.lot)
         if plan.lot is not None:
             c.check_lot_usable(plan.lot)
-    _take_reservations(plans, demand)
+    take_reservations(plans, demand)
 
     stocks = item_stock(list(items.values()))
     postings: dict[int, c.Posting] = {}
     for plan in plans:
-        _check_available(plan, stocks[plan.item.pk])
+        check_available(plan, stocks[plan.item.pk])
         posting = postings.get(plan.item.pk)
         if posting is None:
             posting = postings[plan.item.pk] = c.Posting(item=plan.item, user=user, **refs)
@@ -171,7 +160,7 @@ def _issue_lines(lines: list[IssueLine], *, user, refs: dict, demand: tuple[str,
             settled[plan.reservation.pk] = plan.reservation
     if settled:
         update_rows(Reservation, list(settled.values()), ["quantity_consumed", "status", "closed_at"])
-    c.refresh_lot_statuses(_lots_that_may_change(plans, balances))
+    c.refresh_lot_statuses(lots_that_may_change(plans, balances))
     record_events(
         [
             {
@@ -189,170 +178,6 @@ def _issue_lines(lines: list[IssueLine], *, user, refs: dict, demand: tuple[str,
         ]
     )
     return [plan.moves for plan in plans]
-
-
-@dataclass
-class _IssuePlan:
-    line: IssueLine
-    item: Item
-    quantity: Decimal = ZERO
-    location_id: int | None = None
-    lot: Lot | None = None
-    serials: list[SerialNumber] = field(default_factory=list)
-    reservation: Reservation | None = None
-    consumed: Decimal = ZERO
-    moves: list[StockMove] = field(default_factory=list)
-
-    def find_serials(self) -> list[SerialNumber]:
-        self.serials = c.find_serials(self.item, self.line.serials)
-        return self.serials
-
-    def post(self, posting: c.Posting) -> None:
-        refs = {"reservation": self.reservation}
-        if self.serials:
-            for serial in self.serials:
-                self.moves.append(
-                    posting.add(kind=Kind.ISSUE, quantity=Decimal(1), from_location=self.location_id, lot=self.lot, serial=serial, **refs)
-                )
-        else:
-            self.moves.append(posting.add(kind=Kind.ISSUE, quantity=self.quantity, from_location=self.location_id, lot=self.lot, **refs))
-        if self.reservation is not None:
-            self.consumed = min(self.reservation.remaining, self.quantity)
-            self.reservation.quantity_consumed += self.consumed  # seen by the next line of this reservation
-            pinned = pinned_key(self.reservation, self.item)
-            if pinned is not None and self.consumed:
-                posting.reserved_deltas[pinned] = posting.reserved_deltas.get(pinned, ZERO) - self.consumed
-
-
-def _lots_that_may_change(plans: list[_IssuePlan], balances: dict) -> list[Lot]:
-    """The issued lots whose status may follow from this issue: a lot that was available and
-    still has stock where it was issued from stays available (it was checked not held)."""
-    still_stocked = {key[2] for key, balance in balances.items() if key[2] is not None and balance.quantity > 0}
-    return [
-        plan.lot
-        for plan in plans
-        if plan.lot is not None and not (plan.lot.status == Lot.Status.AVAILABLE and plan.lot.pk in still_stocked)
-    ]
-
-
-def _found_item(items: dict[int, Item], item) -> Item:
-    pk = getattr(item, "pk", item)
-    if pk not in items:
-        raise NotFound(f"Item {pk} does not exist.")
-    return items[pk]
-
-
-def _lock_named_lots(plans: list[_IssuePlan]) -> dict[int, Lot]:
-    """The lots the lines name (Lot objects or codes), locked in one query; keyed by id(plan)."""
-    query = Q()
-    for plan in plans:
-        lot = plan.line.lot
-        if lot in (None, ""):
-            continue
-        if isinstance(lot, Lot):
-            if lot.item_id != plan.item.pk:
-                raise errors.invalid(f"Lot {lot.code} is not a lot of {plan.item.code}.", field="lot", code=errors.WRONG_ITEM)
-            query |= Q(pk=lot.pk)
-        else:
-            query |= Q(item_id=plan.item.pk, code=str(lot))
-    if not query:
-        return {}
-    rows = list(Lot.objects.select_for_update(of=("self",)).filter(query).order_by("pk"))
-    by_pk = {row.pk: row for row in rows}
-    by_code = {(row.item_id, row.code): row for row in rows}
-    out = {}
-    for plan in plans:
-        lot = plan.line.lot
-        if lot in (None, ""):
-            continue
-        found = by_pk.get(lot.pk) if isinstance(lot, Lot) else by_code.get((plan.item.pk, str(lot)))
-        if found is None:
-            raise errors.invalid(f"{plan.item.code} has no lot {lot}.", field="lot", code=errors.LOT_NOT_FOUND)
-        found.item = plan.item
-        out[id(plan)] = found
-    return out
-
-
-def _take_reservations(plans: list[_IssuePlan], demand: tuple[str, int] | None) -> None:
-    """Each line's reservation: its own, or (with ``demand``) the demand's oldest open one of its
-    item with some left after the lines before it; all locked in one query, by pk."""
-    named = [p.line.reservation.pk for p in plans if p.line.reservation is not None]
-    query = Q(pk__in=named)
-    if demand is not None:
-        query |= Q(
-            demand_type=demand[0],
-            demand_id=demand[1],
-            status=Reservation.Status.OPEN,
-            item_id__in={p.item.pk for p in plans if p.line.reservation is None},
-        )
-    if not named and demand is None:
-        return
-    locked = {r.pk: r for r in Reservation.objects.select_for_update(of=("self",)).filter(query).order_by("pk")}
-    pending: dict[int, list[list]] = {}
-    if demand is not None:
-        for reservation in locked.values():
-            if (reservation.demand_type, reservation.demand_id) == tuple(demand) and reservation.status == Reservation.Status.OPEN:
-                if reservation.remaining > 0:
-                    pending.setdefault(reservation.item_id, []).append([reservation, reservation.remaining])
-    for plan in plans:
-        if plan.line.reservation is not None:
-            plan.reservation = locked[plan.line.reservation.pk]
-        else:
-            queue = pending.get(plan.item.pk, [])
-            while queue and queue[0][1] <= 0:
-                queue.pop(0)
-            if not queue:
-                continue
-            plan.reservation = queue[0][0]
-            queue[0][1] -= plan.quantity
-        _check_reservation(plan)
-
-
-def _check_reservation(plan: _IssuePlan) -> None:
-    reservation = plan.reservation
-    if reservation.item_id != plan.item.pk:
-        raise errors.invalid("The reservation is for another item.", field="reservation", code=errors.WRONG_ITEM)
-    if reservation.status != Reservation.Status.OPEN:
-        raise InvalidTransition(entity="Reservation", current=reservation.status, target="consumed")
-    if (reservation.lot_id and reservation.lot_id != getattr(plan.lot, "pk", None)) or (
-        reservation.location_id and reservation.location_id != plan.location_id
-    ):
-        raise errors.invalid("The reservation is for another lot or location.", field="reservation", code="reservation_scope")
-
-
-def _check_available(plan: _IssuePlan, stock) -> None:
-    """What the line may take, after the lines before it (the stock read is updated as each line
-    is checked, as if the lines were issued one by one)."""
-    lot_id = getattr(plan.lot, "pk", None)
-    available = stock.available(plan.location_id, lot_id, getattr(plan.reservation, "pk", None))
-    if plan.quantity > available:
-        raise errors.InsufficientStock(
-            shortages=[
-                {
-                    "item": plan.item.pk,
-                    "item_code": plan.item.code,
-                    "location": plan.location_id,
-                    "lot": lot_id,
-                    "required": plan.quantity,
-                    "available": available,
-                }
-            ]
-        )
-    _take(stock, plan.location_id, lot_id, plan.quantity, getattr(plan.reservation, "pk", None))
-
-
-def _take(stock, location_id: int, lot_id: int | None, quantity: Decimal, reservation_id: int | None) -> None:
-    """``stock`` as it is once ``quantity`` left that balance, consuming the reservation first."""
-    for row in stock.rows:
-        if row.location_id == location_id and row.lot_id == lot_id:
-            row.quantity -= quantity
-            row.usable = max(row.usable - quantity, ZERO)
-            break
-    if reservation_id is not None:
-        for index, (pk, r_location, r_lot, remaining) in enumerate(stock.reservations):
-            if pk == reservation_id:
-                stock.reservations[index] = (pk, r_location, r_lot, remaining - min(remaining, quantity))
-                break
 
 
 @transaction.atomic
