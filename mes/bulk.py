@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from mes.errors import ApplicationError
+from mes.rows import update_rows_touched
 
 MAX_BULK_RECORDS = 1000
 
@@ -106,43 +107,6 @@ def _validation_errors(index: int, external_id: str, exc: ValidationError) -> li
     return [RecordError(index, external_id, "non_field_errors", "invalid", m) for m in exc.messages]
 
 
-def update_rows(model: type[models.Model], instances: list[models.Model], names: list[str]) -> None:
-    """Write ``names`` of many rows at once, instead of the CASE-per-row statement ``bulk_update``
-    builds, which grows slow with the batch: on PostgreSQL one ``UPDATE … FROM unnest(arrays)``,
-    elsewhere one parameterised UPDATE executed for every row."""
-    from django.db import connection
-    from django.utils import timezone
-
-    if not instances:
-        return
-    fields = [model._meta.get_field(name) for name in names]
-    if any(f.name == "updated_at" for f in model._meta.concrete_fields) and "updated_at" not in names:
-        now = timezone.now()
-        for instance in instances:
-            instance.updated_at = now
-        fields.append(model._meta.get_field("updated_at"))
-    quote = connection.ops.quote_name
-    table, pk = quote(model._meta.db_table), model._meta.pk
-    rows = [
-        [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields] + [instance.pk]
-        for instance in instances
-    ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            columns = [*fields, pk]
-            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
-            aliases = ", ".join(f"v{n}" for n in range(len(columns)))
-            assignments = ", ".join(f"{quote(f.column)} = changed.v{n}" for n, f in enumerate(fields))
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS changed({aliases}) "
-                f"WHERE {table}.{quote(pk.column)} = changed.v{len(fields)}",
-                [list(column) for column in zip(*rows)],
-            )
-        else:
-            assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {quote(pk.column)} = %s", rows)
-
-
 @transaction.atomic
 def bulk_upsert_rows(
     model: type[models.Model],
@@ -178,7 +142,7 @@ def bulk_upsert_rows(
         raise BulkRejected(errors)
     model.objects.bulk_create(to_create, batch_size=500)
     if to_update and fields_touched:
-        update_rows(model, to_update, sorted(fields_touched))
+        update_rows_touched(model, to_update, sorted(fields_touched))
     author = user if user is not None and getattr(user, "is_authenticated", False) else None
     for rows, change in ((to_create, "+"), (to_update, "~")):
         record_history(model, [row.pk for row in rows], change=change, user=author, reason=reason)

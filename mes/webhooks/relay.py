@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from mes.bulk import update_rows
+from mes.rows import update_rows
 from mes.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from mes.selectors import feed_events
 from mes.webhooks.transport import post_chains
