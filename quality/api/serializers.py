@@ -17,7 +17,6 @@ from quality.models import (
     Nonconformance,
     NonconformanceEvent,
     SamplingState,
-    SpcSignal,
 )
 from quality.models.plans import SPEC_DIGITS, SPEC_PLACES
 
@@ -144,7 +143,7 @@ class _Ref(serializers.Serializer):
     code = serializers.CharField()
 
 
-class _NonconformanceRef(serializers.Serializer):
+class NonconformanceRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
 
@@ -158,7 +157,7 @@ class InspectionSerializer(serializers.ModelSerializer):
     operation = serializers.IntegerField(source="operation_id", read_only=True, allow_null=True)
     work_order = serializers.IntegerField(source="work_order_id", read_only=True, allow_null=True)
     measurement_count = serializers.IntegerField(read_only=True)
-    nonconformances = _NonconformanceRef(many=True, read_only=True, source="nonconformances.all")
+    nonconformances = NonconformanceRefSerializer(many=True, read_only=True, source="nonconformances.all")
     created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
 
@@ -327,80 +326,3 @@ class DispositionSerializer(SignedInputSerializer):
 
 class CloseSerializer(SignedInputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class SpcSignalSerializer(serializers.ModelSerializer):
-    nonconformances = _NonconformanceRef(many=True, read_only=True, source="nonconformances.all")
-
-    class Meta:
-        model = SpcSignal
-        fields = [
-            "id",
-            "rule",
-            "description",
-            "point_index",
-            "point_key",
-            "measurement_ids",
-            "value",
-            "centre",
-            "ucl",
-            "lcl",
-            "created_at",
-            "handled",
-            "handled_at",
-            "nonconformances",
-        ]
-        read_only_fields = fields
-
-
-class LimitsSerializer(serializers.Serializer):
-    centre_line = serializers.FloatField()
-    upper_control_limit = serializers.FloatField()
-    lower_control_limit = serializers.FloatField()
-
-
-class ChartPointSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    value = serializers.FloatField(help_text="Subgroup mean (X̄–R) or the individual value (I-MR).")
-    spread = serializers.FloatField(allow_null=True, help_text="Subgroup range, or moving range (none for the first).")
-    measurement_ids = serializers.ListField(child=serializers.IntegerField())
-    inspections = serializers.ListField(child=serializers.IntegerField())
-    recorded_at = serializers.DateTimeField()
-    rules_broken = serializers.ListField(child=serializers.IntegerField())
-
-
-class ViolationSerializer(serializers.Serializer):
-    rule = serializers.IntegerField()
-    index = serializers.IntegerField()
-    description = serializers.CharField()
-
-
-class SpcChartSerializer(serializers.Serializer):
-    characteristic = serializers.IntegerField()
-    name = serializers.CharField()
-    plan = serializers.IntegerField()
-    item = serializers.IntegerField()
-    unit = serializers.CharField()
-    chart_type = serializers.CharField()
-    subgroup_size = serializers.IntegerField()
-    nominal = serializers.FloatField(allow_null=True)
-    lsl = serializers.FloatField(allow_null=True)
-    usl = serializers.FloatField(allow_null=True)
-    points = ChartPointSerializer(many=True)
-    centre_line = serializers.FloatField(allow_null=True)
-    upper_control_limit = serializers.FloatField(allow_null=True)
-    lower_control_limit = serializers.FloatField(allow_null=True)
-    spread_chart = LimitsSerializer(allow_null=True)
-    sigma = serializers.FloatField(allow_null=True, help_text="Within-subgroup σ estimate (R̄/d2 or MR̄/d2).")
-    limits_from_points = serializers.IntegerField(
-        help_text="Points the limits were computed from: those already judged, less those that signalled."
-    )
-    violations = ViolationSerializer(many=True)
-    cp = serializers.FloatField(allow_null=True)
-    cpk = serializers.FloatField(allow_null=True)
-    pp = serializers.FloatField(allow_null=True)
-    ppk = serializers.FloatField(allow_null=True)
-    mean = serializers.FloatField(allow_null=True)
-    sigma_overall = serializers.FloatField(allow_null=True)
-    signals = SpcSignalSerializer(many=True)
-    note = serializers.CharField(allow_blank=True)

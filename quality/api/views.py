@@ -17,6 +17,7 @@ from mes.api.permissions import ALL_ROLES, OPERATOR, QUALITY
 from mes.api.signatures import SIGNATURE_REFUSED
 from quality import selectors, services
 from quality.api import serializers as s
+from quality.api import spc_serializers as spc
 from quality.models import Characteristic, Inspection, InspectionPlan, Nonconformance
 
 QUALITY_WRITERS = frozenset({QUALITY})
@@ -278,11 +279,11 @@ class SpcViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("points", int, description="How many of the latest points (2–500, default 100).")],
-        responses={200: s.SpcChartSerializer, 404: PROBLEM},
+        responses={200: spc.SpcChartSerializer, 404: PROBLEM},
     )
     def retrieve(self, request, pk=None):
         characteristic = self.get_object()
         query = ChartQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         chart = selectors.spc_chart(characteristic=characteristic, max_points=query.validated_data["points"])
-        return Response(s.SpcChartSerializer(chart).data)
+        return Response(spc.SpcChartSerializer(chart).data)
