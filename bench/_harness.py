@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,13 +17,48 @@ PYTHON = sys.executable
 PG = os.environ.get("BENCH_PGURL", "postgres://postgres@127.0.0.1:5432")
 
 
-def fresh_database(name: str) -> str:
-    """Drop and create ``name``, migrate it, and return its URL."""
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def drop_and_create(pg_url: str, name: str) -> None:
+    """An empty database ``name`` on the server at ``pg_url`` (dropped first if it exists)."""
     import psycopg
 
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def wait_until_serving(process: subprocess.Popen, port: int, seconds: float = 60) -> None:
+    """Wait for ``/health/`` on the local ``port``; stop ``process`` and exit when it never answers."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health/", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    stop_process_group(process)
+    raise SystemExit("gunicorn did not come up")
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the process group started with ``start_new_session``; SIGKILL after 30 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def fresh_database(name: str) -> str:
+    """Drop and create ``name``, migrate it, and return its URL."""
+    drop_and_create(PG, name)
     url = f"{PG}/{name}"
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env_for(url), check=True)
     return url

@@ -9,23 +9,16 @@ from __future__ import annotations
 
 import time
 
+from bench._harness import drop_and_create, log  # noqa: F401 (log: used by trace.py)
+
 # Components per phone: (item code, tracking, lots of how many phones, level)
 PHONE_PARTS = [("DSP-61", "serial", None), ("BAT-4000", "lot", 10_000), ("HSG-100", "lot", 5_000), ("SCR-M1", "lot", 50_000)]
 BOARD_PARTS = [("PCB-100", "lot", 5_000), ("SOC-A1", "lot", 125_000), ("MEM-8G", "lot", 20_000), ("SLD-PASTE", "lot", 2_000), ("CAP-100N", "lot", 10_000)]
 RECALL_ITEM = "SOC-A1"
 
 
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 def create_database(args) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db}"')
+    drop_and_create(args.pg_url, args.db)
 
 
 def lot_plan(phones: int) -> list[tuple[str, str, int, int]]:

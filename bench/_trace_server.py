@@ -4,10 +4,10 @@ workers and their PostgreSQL backends use."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
+
+from bench._harness import stop_process_group, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,26 +38,11 @@ def start_server(args, database_url: str) -> subprocess.Popen:
         env=env,
         start_new_session=True,
     )
-    import requests
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{args.port}/health/", timeout=2).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    stop_server(server)
-    raise SystemExit("gunicorn did not come up")
+    wait_until_serving(server, args.port)
+    return server
 
 
-def stop_server(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    server.wait(timeout=30)
+stop_server = stop_process_group
 
 
 def prioritize(args) -> None:

@@ -30,7 +30,6 @@ import argparse
 import multiprocessing
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _harness import stop_process_group, wait_until_serving
 from report_throughput_plant import (
     create_database,
     log,
@@ -91,29 +91,11 @@ def start_server(args, database_url: str) -> subprocess.Popen:
         command += ["--worker-class", "gthread", "--threads", str(args.threads)]
     command += ["--log-level", "warning", "--timeout", "120", "--backlog", "512"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    import requests
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{args.port}/health/", timeout=2).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    stop_server(server)
-    raise SystemExit("gunicorn did not come up")
+    wait_until_serving(server, args.port)
+    return server
 
 
-def stop_server(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+stop_server = stop_process_group
 
 
 # --- the tablets --------------------------------------------------------------------------------

@@ -7,19 +7,13 @@ import os
 import statistics
 import time
 
+from _harness import drop_and_create, log  # noqa: F401 (log: used by the report benches)
+
 COMPONENTS = ("PCB", "SOC", "MEM")
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 def create_database(args) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db}"')
+    drop_and_create(args.pg_url, args.db)
 
 
 def setup_django(database_url: str, broker: str) -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _soak_checks as checks
 from bench import _soak_roles as roles
-from bench._harness import fresh_database, gunicorn, percentile, setup_django
+from bench._harness import fresh_database, gunicorn, log, percentile, setup_django
 from bench._soak_clients import Client, Ledger
 from bench._soak_plant import build
 from bench._soak_services import CeleryProcesses, Subscriber
@@ -68,10 +68,6 @@ def parse_args():
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args()
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def empty_broker(broker: str) -> None:
