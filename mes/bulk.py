@@ -6,7 +6,8 @@ Two ways to apply a validated batch:
   the existing rows, one ``bulk_create`` and one ``bulk_update``; each row's ``clean()`` still
   runs, uniqueness within the batch and against the table is checked set-wise up front.
 * a per-record service (``upsert_service``) for objects with nested parts (BOM lines, routing
-  operations, work orders), called in one transaction.
+  operations), called in one transaction. (Work orders have a batch service of their own,
+  ``orders.services.work_orders_bulk_upsert``, with the per-record outcome.)
 
 Either way, any error rolls back the whole batch and is reported against its record.
 """

@@ -8,15 +8,18 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.validators import UniqueValidator
 
 from inventory.api.views import MasterDataViewSet
 from inventory.models import Item
 from mes.api.errors import flatten_validation_errors
 from mes.api.permissions import ALL_ROLES, INTEGRATION, PLANNER
-from mes.api.upsert import BulkRequestSerializer, BulkResultSerializer
-from mes.bulk import MAX_BULK_RECORDS, BulkRejected, RecordError, bulk_upsert_each
+from mes.api.upsert import BulkRequestSerializer, BulkResultSerializer, _prefetch_relations
+from mes.bulk import MAX_BULK_RECORDS, BulkRejected, RecordError
 from mes.errors import InvalidInput
+from mes.history import CHANGE_REASON_HEADER
 from orders import selectors, services
 from orders.api import filters
 from orders.api.serializers import (
@@ -183,22 +186,25 @@ class ItemWhereUsedView(GenericAPIView):
         return self.get_paginated_response(WhereUsedSerializer(page, many=True).data)
 
 
-class PerRecordBulkMixin:
-    """``POST …/bulk/`` through the per-record upsert service even though the record is flat: each
-    record is a work order whose number, draft-only rule and history the service owns."""
+class BulkServiceMixin:
+    """``POST …/bulk/`` through a batch service (``bulk_service(*, records, user, reason)``) that
+    applies the records as the per-record upsert service would, all or none: for work orders,
+    whose number, draft-only rule, trail and status events the services own. Each record is
+    validated by the upsert serializer, the objects it refers to looked up once for the batch."""
+
+    bulk_service = None  # staticmethod(service)
 
     @extend_schema(
         request=BulkRequestSerializer,
         responses={200: BulkResultSerializer, 400: PROBLEM},
-        description=f"Upsert up to {MAX_BULK_RECORDS} records keyed by `external_id`, all or none, each through the "
-        "same service as `PUT by-external-id`. 400 lists the errors per record (`record_errors[]`) and applies nothing.",
+        description=f"Upsert up to {MAX_BULK_RECORDS} records keyed by `external_id`, all or none, with the same "
+        "rules as `PUT by-external-id`. 400 lists the errors per record (`record_errors[]`) and applies nothing.",
     )
     @action(detail=False, methods=["post"], url_path="bulk")
     def bulk(self, request):
         body = BulkRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         records = body.validated_data["records"]
-        model = self.get_queryset().model
         external_ids = [r.get("external_id") if isinstance(r.get("external_id"), str) else None for r in records]
         errors: list[RecordError] = []
         seen: set[str] = set()
@@ -208,21 +214,28 @@ class PerRecordBulkMixin:
             elif external_id in seen:
                 errors.append(RecordError(index, external_id, "external_id", "duplicate_in_batch", "This external_id appears more than once in the batch."))
             seen.add(external_id)
-        existing = model.objects.in_bulk([e for e in external_ids if e], field_name="external_id")
+        # One serializer for the batch: the record's external_id is its key (an existing row with
+        # it is the one updated), so its uniqueness needs no query per record.
+        serializer = self.get_upsert_serializer()
+        for f in serializer.fields.values():
+            f.validators = [v for v in f.validators if not isinstance(v, UniqueValidator)]
+        _prefetch_relations(serializer, records)
         validated = []
         for index, (external_id, record) in enumerate(zip(external_ids, records, strict=True)):
-            serializer = self.get_upsert_serializer(instance=existing.get(external_id), data=record)
-            if not serializer.is_valid():
+            try:
+                data = serializer.run_validation(record)
+            except ValidationError as exc:
                 errors.extend(
                     RecordError(index, external_id, e["field"], e["code"], e["message"])
-                    for e in flatten_validation_errors(serializer.errors)
+                    for e in flatten_validation_errors(exc.detail)
                 )
                 continue
-            validated.append({k: v for k, v in serializer.validated_data.items() if k != "external_id"})
+            validated.append({**data, "external_id": external_id})
         if errors:
             raise BulkRejected(errors)
-        upsert = getattr(type(self), "bulk_upsert_service", None) or type(self).upsert_service
-        results = bulk_upsert_each(external_ids=external_ids, records=validated, upsert=upsert, user=request.user)
+        results = type(self).bulk_service(
+            records=validated, user=request.user, reason=request.headers.get(CHANGE_REASON_HEADER, "")[:100]
+        )
         return Response(
             {
                 "results": [
@@ -237,7 +250,7 @@ def _transition_schema(description: str, request=TransitionInputSerializer):
     return extend_schema(request=request, responses={200: WorkOrderDetailSerializer, 409: PROBLEM}, description=description)
 
 
-class WorkOrderViewSet(PerRecordBulkMixin, RefetchingMasterDataViewSet):
+class WorkOrderViewSet(BulkServiceMixin, RefetchingMasterDataViewSet):
     """Work orders. Created and changed only while `draft` (else 409 `work_order_not_draft`);
     `status` moves only through the transition endpoints. Planners and the ERP (integration)
     write drafts, release and cancel; hold, resume and close are the planner's."""
@@ -248,7 +261,7 @@ class WorkOrderViewSet(PerRecordBulkMixin, RefetchingMasterDataViewSet):
     update_service = staticmethod(lambda wo, **kw: services.work_order_update(work_order=wo, **kw))
     delete_service = staticmethod(lambda wo, **kw: services.work_order_delete(work_order=wo, **kw))
     upsert_service = _refetched(services.work_order_upsert_by_external_id, selectors.work_order_detail)
-    bulk_upsert_service = staticmethod(services.work_order_upsert_by_external_id)
+    bulk_service = staticmethod(services.work_orders_bulk_upsert)
     action_roles = {
         "release": PLANNERS_AND_ERP,
         "cancel": PLANNERS_AND_ERP,

@@ -34,6 +34,7 @@ from orders.services.work_orders import (
     work_order_update,
     work_order_upsert_by_external_id,
 )
+from orders.services.work_orders_bulk import work_orders_bulk_upsert
 
 __all__ = [
     "ReleaseResult",
@@ -71,4 +72,5 @@ __all__ = [
     "work_order_transition",
     "work_order_update",
     "work_order_upsert_by_external_id",
+    "work_orders_bulk_upsert",
 ]
