@@ -98,7 +98,7 @@ def duplicate_errors(model: type[models.Model], records: list[dict[str, Any]], e
     return errors
 
 
-def _validation_errors(index: int, external_id: str, exc: ValidationError) -> list[RecordError]:
+def record_validation_errors(index: int, external_id: str, exc: ValidationError) -> list[RecordError]:
     if hasattr(exc, "error_dict"):
         return [
             RecordError(index, external_id, name if name != "__all__" else "non_field_errors", "invalid", message)
@@ -132,7 +132,7 @@ def bulk_upsert_rows(
         try:
             instance.clean()
         except ValidationError as exc:
-            errors.extend(_validation_errors(index, external_id, exc))
+            errors.extend(record_validation_errors(index, external_id, exc))
             continue
         if not instance.pk:
             to_create.append(instance)
@@ -190,7 +190,7 @@ def bulk_upsert_each(
             with transaction.atomic():
                 instance, created = upsert(external_id=external_id, data=data, user=user)
         except ValidationError as exc:
-            raise BulkRejected(_validation_errors(index, external_id, exc)) from exc
+            raise BulkRejected(record_validation_errors(index, external_id, exc)) from exc
         except ApplicationError as exc:
             raise BulkRejected(
                 [RecordError(index, external_id, exc.field or "non_field_errors", exc.code, exc.message)]

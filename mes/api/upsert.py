@@ -54,7 +54,7 @@ class BulkRequestSerializer(serializers.Serializer):
     )
 
 
-def _prefetch_relations(serializer, records: list[dict]) -> None:
+def prefetch_relations(serializer, records: list[dict]) -> None:
     """Resolve every slug/pk reference of the batch in one query per field instead of one per record."""
     for name, f in serializer.fields.items():
         if f.read_only or not isinstance(f, (serializers.SlugRelatedField, serializers.PrimaryKeyRelatedField)):
@@ -140,7 +140,7 @@ class ExternalIdUpsertMixin:
             shared = self.get_upsert_serializer()
             for f in shared.fields.values():
                 f.validators = [v for v in f.validators if not isinstance(v, UniqueValidator)]
-            _prefetch_relations(shared, records)
+            prefetch_relations(shared, records)
         for index, (external_id, record) in enumerate(zip(external_ids, records)):
             if flat:
                 try:

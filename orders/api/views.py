@@ -16,7 +16,7 @@ from inventory.api.views import MasterDataViewSet
 from inventory.models import Item
 from mes.api.errors import flatten_validation_errors
 from mes.api.permissions import ALL_ROLES, INTEGRATION, PLANNER
-from mes.api.upsert import BulkRequestSerializer, BulkResultSerializer, _prefetch_relations
+from mes.api.upsert import BulkRequestSerializer, BulkResultSerializer, prefetch_relations
 from mes.bulk import MAX_BULK_RECORDS, BulkRejected, RecordError
 from mes.errors import InvalidInput
 from mes.history import CHANGE_REASON_HEADER
@@ -219,7 +219,7 @@ class BulkServiceMixin:
         serializer = self.get_upsert_serializer()
         for f in serializer.fields.values():
             f.validators = [v for v in f.validators if not isinstance(v, UniqueValidator)]
-        _prefetch_relations(serializer, records)
+        prefetch_relations(serializer, records)
         validated = []
         for index, (external_id, record) in enumerate(zip(external_ids, records, strict=True)):
             try:

@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory.models import Item, UnitOfMeasure
-from mes.bulk import BulkRejected, RecordError, _validation_errors, bulk_upsert_each, record_history
+from mes.bulk import BulkRejected, RecordError, bulk_upsert_each, record_history, record_validation_errors
 from mes.errors import ApplicationError
 from mes.rows import update_rows, update_rows_touched
 from orders.models import BillOfMaterials, Routing, WorkOrder, WorkOrderEvent, WorkOrderStatus
@@ -73,7 +73,7 @@ class _Record:
         if number_taken:
             problems.setdefault("number", []).append(self.work_order.unique_error_message(WorkOrder, ("number",)))
         if problems:
-            return _validation_errors(self.index, self.external_id, ValidationError(problems))
+            return record_validation_errors(self.index, self.external_id, ValidationError(problems))
         if self.draft_error is not None:
             return [_application_error(self.index, self.external_id, self.draft_error)]
         return None
