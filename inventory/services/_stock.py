@@ -108,6 +108,20 @@ def lot_of(item: Item, serials: list[SerialNumber], lots: dict[int, Lot] | None 
     return Lot.objects.get(pk=lot_id) if lot_id else None
 
 
+def stock_leaving(item: Item, *, lot, serials, quantity, location_id: int) -> tuple[Lot | None, list[SerialNumber]]:
+    """The lot and serials of stock leaving ``location_id`` other than by an issue (a transfer,
+    scrap, a counted shortage): locked, the serials counted and there, the lot the serials' own
+    when not named, and named when the item is lot-tracked."""
+    lot = locked_lot(item, lot)
+    serial_rows = relock_serials(c.find_serials(item, serials), item)
+    c.require_serials(item, serial_rows, quantity)
+    if serial_rows:
+        serials_at(serial_rows, location_id, for_issue=False)
+        lot = lot or lot_of(item, serial_rows)
+    c.require_lot(item, lot)
+    return lot, serial_rows
+
+
 def raise_shortfall(posting: c.Posting) -> None:
     shortages = posting.shortfall()
     if shortages:

@@ -26,13 +26,12 @@ from inventory.services._issue_plan import (
 from inventory.services._stock import (
     close_if_settled,
     locked_item,
-    locked_lot,
     lot_of,
     raise_shortfall,
     refresh_lots,
-    relock_serials,
     serial_lots,
     serials_at,
+    stock_leaving,
 )
 from mes.events import record_event, record_events
 from mes.rows import update_rows
@@ -201,13 +200,7 @@ def scrap(
     quantity = c.check_quantity(item, quantity)
     location_id = getattr(location, "pk", location)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
-    lot = locked_lot(item, lot)
-    serial_rows = relock_serials(c.find_serials(item, serials), item)
-    c.require_serials(item, serial_rows, quantity)
-    if serial_rows:
-        serials_at(serial_rows, location_id, for_issue=False)
-        lot = lot or lot_of(item, serial_rows)
-    c.require_lot(item, lot)
+    lot, serial_rows = stock_leaving(item, lot=lot, serials=serials, quantity=quantity, location_id=location_id)
     posting = c.Posting(
         item=item,
         user=user,

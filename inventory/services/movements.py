@@ -12,12 +12,11 @@ from inventory.services import _common as c
 from inventory.services._stock import (
     locked_item,
     locked_lot,
-    lot_of,
     new_serials,
     raise_shortfall,
     refresh_lots,
     relock_serials,
-    serials_at,
+    stock_leaving,
 )
 from mes.events import record_event
 
@@ -44,13 +43,7 @@ def transfer(
     if from_id == to_id:
         raise errors.invalid("From and to location are the same.", field="to_location", code=errors.SAME_LOCATION)
     c.require_no_tracking_input(item, lot=lot, serials=serials)
-    lot = locked_lot(item, lot)
-    serial_rows = relock_serials(c.find_serials(item, serials), item)
-    c.require_serials(item, serial_rows, quantity)
-    if serial_rows:
-        serials_at(serial_rows, from_id, for_issue=False)
-        lot = lot or lot_of(item, serial_rows)
-    c.require_lot(item, lot)
+    lot, serial_rows = stock_leaving(item, lot=lot, serials=serials, quantity=quantity, location_id=from_id)
     posting = c.Posting(item=item, user=user, reason=reason, reference=reference)
     if serial_rows:
         for serial in serial_rows:
@@ -114,16 +107,11 @@ def adjust(
             posting.add(kind=Kind.ADJUSTMENT, quantity=quantity, to_location=location_id, lot=lot)
     else:
         quantity = -quantity
-        lot = locked_lot(item, lot)
-        serial_rows = relock_serials(c.find_serials(item, serials), item)
-        c.require_serials(item, serial_rows, quantity)
+        lot, serial_rows = stock_leaving(item, lot=lot, serials=serials, quantity=quantity, location_id=location_id)
         if serial_rows:
-            serials_at(serial_rows, location_id, for_issue=False)
-            lot = lot or lot_of(item, serial_rows)
             for serial in serial_rows:
                 posting.add(kind=Kind.ADJUSTMENT, quantity=Decimal(1), from_location=location_id, lot=lot, serial=serial)
         else:
-            c.require_lot(item, lot)
             posting.add(kind=Kind.ADJUSTMENT, quantity=quantity, from_location=location_id, lot=lot)
     posting.lock()
     raise_shortfall(posting)
