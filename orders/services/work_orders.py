@@ -85,7 +85,7 @@ def work_order_transition(
 # --- drafts -------------------------------------------------------------------------------------
 
 
-def _validate_draft(work_order: WorkOrder) -> None:
+def validate_draft(work_order: WorkOrder) -> None:
     item: Item = work_order.item
     decimals = item.unit.decimals
     if work_order.quantity is not None and work_order.quantity != work_order.quantity.quantize(Decimal(1).scaleb(-decimals)):
@@ -122,7 +122,7 @@ def work_order_create(*, data: dict[str, Any], user=None) -> WorkOrder:
         data["number"] = f"new-{uuid.uuid4().hex[:24]}"
     work_order = WorkOrder(status=WorkOrderStatus.DRAFT)
     apply_fields(work_order, data)
-    _validate_draft(work_order)
+    validate_draft(work_order)
     work_order.save()
     if generate:
         work_order.number = _next_number(work_order.pk)
@@ -138,7 +138,7 @@ def work_order_create(*, data: dict[str, Any], user=None) -> WorkOrder:
     return work_order
 
 
-def _require_draft(work_order: WorkOrder, action: str) -> None:
+def require_draft(work_order: WorkOrder, action: str) -> None:
     if work_order.status != WorkOrderStatus.DRAFT:
         raise ApplicationError(
             f"Work order {work_order.number} is {work_order.status}: only a draft can be {action}.",
@@ -151,24 +151,27 @@ def _require_draft(work_order: WorkOrder, action: str) -> None:
 def work_order_update(*, work_order: WorkOrder, data: dict[str, Any], user=None) -> WorkOrder:
     """Change a draft (409 ``work_order_not_draft`` once released)."""
     work_order = lock_work_order(work_order)
-    _require_draft(work_order, "changed")
+    require_draft(work_order, "changed")
     data = {k: v for k, v in data.items() if k in WORK_ORDER_FIELDS}
     if "number" in data and not data["number"]:
         data.pop("number")
     apply_fields(work_order, data)
-    _validate_draft(work_order)
+    validate_draft(work_order)
     work_order.save()
     return work_order
 
 
-def _unchanged(work_order: WorkOrder, data: dict[str, Any]) -> bool:
+def unchanged(work_order: WorkOrder, data: dict[str, Any]) -> bool:
+    """True when ``data`` would change nothing of ``work_order`` (an empty number keeps the
+    order's own); relations are compared by id, without loading them."""
     for name, value in data.items():
         if name not in WORK_ORDER_FIELDS or (name == "number" and not value):
             continue
-        current = getattr(work_order, name)
-        if hasattr(value, "pk"):
-            value = value.pk
-            current = getattr(work_order, f"{name}_id")
+        model_field = work_order._meta.get_field(name)
+        if model_field.is_relation and (value is None or hasattr(value, "pk")):
+            current, value = getattr(work_order, model_field.attname), getattr(value, "pk", None)
+        else:
+            current = getattr(work_order, name)
         if current != value:
             return False
     return True
@@ -179,7 +182,7 @@ def work_order_upsert_by_external_id(*, external_id: str, data: dict[str, Any], 
     same data again; a change to it is refused (409 ``work_order_not_draft``)."""
 
     def update(work_order: WorkOrder) -> WorkOrder:
-        if work_order.status != WorkOrderStatus.DRAFT and _unchanged(work_order, data):
+        if work_order.status != WorkOrderStatus.DRAFT and unchanged(work_order, data):
             return work_order
         return work_order_update(work_order=work_order, data=data, user=user)
 
@@ -195,7 +198,7 @@ def work_order_upsert_by_external_id(*, external_id: str, data: dict[str, Any], 
 def work_order_delete(*, work_order: WorkOrder, user=None) -> None:
     """Delete a draft (a released order is cancelled instead, keeping its history)."""
     work_order = lock_work_order(work_order)
-    _require_draft(work_order, "deleted")
+    require_draft(work_order, "deleted")
     work_order.delete()
 
 

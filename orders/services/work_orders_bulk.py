@@ -37,8 +37,9 @@ from mes.rows import update_rows, update_rows_touched
 from orders.models import BillOfMaterials, Routing, WorkOrder, WorkOrderEvent, WorkOrderStatus
 from orders.services.work_orders import (
     WORK_ORDER_FIELDS,
-    _require_draft,
-    _validate_draft,
+    require_draft,
+    unchanged,
+    validate_draft,
     work_order_upsert_by_external_id,
 )
 
@@ -83,31 +84,16 @@ def _application_error(index: int, external_id: str, exc: ApplicationError) -> R
     return RecordError(index, external_id, exc.field or "non_field_errors", exc.code, exc.message)
 
 
-def _same(work_order: WorkOrder, data: dict[str, Any]) -> bool:
-    """``_unchanged`` of the per-record service, comparing relations by id without loading them."""
-    for name, value in data.items():
-        if name == "number" and not value:
-            continue
-        model_field = work_order._meta.get_field(name)
-        if model_field.is_relation and (value is None or hasattr(value, "pk")):
-            current, value = getattr(work_order, model_field.attname), getattr(value, "pk", None)
-        else:
-            current = getattr(work_order, name)
-        if current != value:
-            return False
-    return True
-
-
 def _prepare(index: int, external_id: str, data: dict[str, Any], existing: WorkOrder | None) -> _Record:
     data = {k: v for k, v in data.items() if k in WORK_ORDER_FIELDS and k != "external_id"}
     if existing is not None:
         record = _Record(index, external_id, existing, created=False, old_number=existing.number)
         if existing.status != WorkOrderStatus.DRAFT:
-            if _same(existing, data):
+            if unchanged(existing, data):
                 record.unchanged = True
                 return record
             try:
-                _require_draft(existing, "changed")
+                require_draft(existing, "changed")
             except ApplicationError as exc:
                 record.refusal = exc
             return record
@@ -262,7 +248,7 @@ def _upsert_batch(external_ids: list[str], records: list[dict[str, Any]], *, use
     for record in prepared:
         if not (record.unchanged or record.refusal or record.field_errors):
             try:
-                _validate_draft(record.work_order)
+                validate_draft(record.work_order)
             except ApplicationError as exc:
                 record.draft_error = exc
     failing = next((r for r in prepared if r.fails_alone), None)
