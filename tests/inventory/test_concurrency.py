@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from inventory import services
 from inventory.errors import InsufficientStock, SerialNotAvailable
 from inventory.models import Lot, Reservation, SerialNumber, StockBalance, StockMove
 from inventory.selectors import ledger_discrepancies
+from tests.concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*calls):
-    """Run the calls in threads released at the same moment; return each one's result or error."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the refusal is the result under test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def outcomes(results, refusal):
@@ -51,7 +27,7 @@ def test_two_issues_of_the_last_quantity_of_a_lot_one_wins(chips, line, clerk):
     def issue():
         return services.issue(item=chips, location=line, quantity=5, lot=lot, work_order_id=1, user=clerk)
 
-    ok, refused = outcomes(race(issue, issue), InsufficientStock)
+    ok, refused = outcomes(race(issue, issue, barrier_timeout=10, join_timeout=30), InsufficientStock)
     assert (len(ok), len(refused)) == (1, 1)
     assert StockBalance.objects.get(lot=lot).quantity == 0
     assert StockMove.objects.filter(kind="issue").count() == 1
@@ -65,7 +41,7 @@ def test_two_issues_of_one_serial_one_wins(boards, line, clerk):
     def issue():
         return services.issue(item=boards, location=line, quantity=1, serials=["B1"], user=clerk)
 
-    ok, refused = outcomes(race(issue, issue), SerialNotAvailable)
+    ok, refused = outcomes(race(issue, issue, barrier_timeout=10, join_timeout=30), SerialNotAvailable)
     assert (len(ok), len(refused)) == (1, 1)
     assert SerialNumber.objects.get(code="B1").status == "consumed"
     assert StockMove.objects.filter(kind="issue").count() == 1
@@ -81,7 +57,7 @@ def test_reserving_and_issuing_the_same_stock_never_oversell(screws, line, clerk
     def issue():
         return services.issue(item=screws, location=line, quantity=7, user=clerk)
 
-    ok, refused = outcomes(race(reserve, issue), InsufficientStock)
+    ok, refused = outcomes(race(reserve, issue, barrier_timeout=10, join_timeout=30), InsufficientStock)
     assert (len(ok), len(refused)) == (1, 1)
     reserved = sum(r.remaining for r in Reservation.objects.filter(status="open"))
     on_hand = StockBalance.objects.get(item=screws).quantity
@@ -95,7 +71,7 @@ def test_many_small_issues_at_once_lose_no_update(screws, line, clerk):
     def issue():
         return services.issue(item=screws, location=line, quantity=1, user=clerk)
 
-    results = race(*[issue] * 8)
+    results = race(*[issue] * 8, barrier_timeout=10, join_timeout=30)
     ok, refused = outcomes(results, InsufficientStock)
     assert (len(ok), len(refused)) == (6, 2)
     assert StockBalance.objects.get(item=screws).quantity == 0
@@ -110,7 +86,7 @@ def test_two_api_requests_issuing_the_last_of_a_lot_one_is_refused(chips, line, 
     def post(client):
         return lambda: client.post("/api/v1/stock/issues/", body, format="json")
 
-    responses = race(*(post(client) for client in clients))
+    responses = race(*(post(client) for client in clients), barrier_timeout=10, join_timeout=30)
     assert sorted(r.status_code for r in responses) == [201, 409]
     refused = next(r for r in responses if r.status_code == 409)
     assert refused.json()["code"] == "insufficient_stock"

@@ -4,44 +4,22 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from inventory.models import Reservation
 from mes.errors import ApplicationError
 from orders import services
 from orders.models import BillOfMaterials, WorkOrder
+from tests.concurrency import race
 from tests.factories import ItemFactory, WorkOrderFactory
 from tests.orders.conftest import line
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _race(*calls):
-    """Run the calls at once in threads; returns each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
-
-
 def test_the_same_order_released_twice_at_once_is_released_once(phone_stock):
     order = WorkOrderFactory(item=phone_stock.items.phone, quantity=Decimal("10"))
     release = lambda: services.work_order_release(work_order=WorkOrder.objects.get(pk=order.pk))  # noqa: E731
-    outcomes = _race(release, release)
+    outcomes = race(release, release, join_timeout=60)
     refused = [o for o in outcomes if isinstance(o, ApplicationError)]
     assert len(refused) == 1 and refused[0].code == "invalid_transition", outcomes
     assert Reservation.objects.filter(demand_id=order.pk).count() == 5
@@ -52,7 +30,7 @@ def test_two_orders_racing_for_scarce_stock_never_over_reserve(phone_stock):
     # Stock covers one order of 10; two are released at once without allow_shortage.
     first, second = (WorkOrderFactory(item=phone_stock.items.phone, quantity=Decimal("10")) for _ in range(2))
     calls = [lambda pk=o.pk: services.work_order_release(work_order=WorkOrder.objects.get(pk=pk)) for o in (first, second)]
-    outcomes = _race(*calls)
+    outcomes = race(*calls, join_timeout=60)
     refused = [o for o in outcomes if isinstance(o, ApplicationError)]
     assert len(refused) == 1 and refused[0].code == "shortage", outcomes
     assert sorted(WorkOrder.objects.values_list("status", flat=True)) == ["draft", "released"]
@@ -81,9 +59,10 @@ def test_two_edits_that_together_make_a_cycle_cannot_both_pass(db, monkeypatch):
     services.bom_create(data={"item": b, "revision": "1", "lines": [line(c, "1")]})
     services.bom_create(data={"item": d, "revision": "1", "lines": [line(a, "1")]})
     # A → B (→ C) and C → D (→ A): each alone is fine, together A → B → C → D → A.
-    outcomes = _race(
+    outcomes = race(
         lambda: services.bom_create(data={"item": a, "revision": "1", "lines": [line(b, "1")]}),
         lambda: services.bom_create(data={"item": c, "revision": "1", "lines": [line(d, "1")]}),
+        join_timeout=60,
     )
     refused = [o for o in outcomes if isinstance(o, ApplicationError)]
     assert len(refused) == 1 and refused[0].code == "bom_cycle", outcomes

@@ -1,11 +1,9 @@
 """Tablets reporting at the same moment, on PostgreSQL with real threads: the operation row
 serialises them, so an order is never over-reported, no stock is lost, nothing deadlocks."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -13,6 +11,7 @@ from inventory.models import SerialNumber, StockMove
 from inventory.selectors import ledger_discrepancies
 from inventory.services import receive
 from orders.models import ProductionReport, WorkOrderOperation
+from tests.concurrency import race
 from tests.orders.execution_setup import *  # noqa: F403
 from tests.orders.execution_setup import report_body
 
@@ -24,28 +23,6 @@ def _tablet(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
-
-
-def _race(calls):
-    """Run the calls at once in threads; each one's response (or exception)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 def _board_report(good, serials, *, pcb="PCB-L1"):
@@ -76,7 +53,7 @@ def test_two_tablets_reporting_on_one_operation_never_exceed_the_order(plant, re
     tablets = [_tablet(make_user("operator")) for _ in range(2)]
     url = f"/api/v1/operations/{operation.pk}/reports/"
     bodies = [_with_ids(_board_report(2, [f"BRD-{t}-1", f"BRD-{t}-2"]), plant) for t in range(2)]
-    outcomes = _race([lambda t=t: tablets[t].post(url, bodies[t], format="json") for t in range(2)])
+    outcomes = race(*[lambda t=t: tablets[t].post(url, bodies[t], format="json") for t in range(2)])
     statuses = sorted(o.status_code for o in outcomes)
     assert statuses == [201, 409], [getattr(o, "content", o) for o in outcomes]
     refused = next(o for o in outcomes if o.status_code == 409)
@@ -96,7 +73,7 @@ def test_many_tablets_one_unit_each_fill_the_order_exactly(plant, released, make
     calls = [
         lambda t=t: tablets[t].post(url, _with_ids(_board_report(1, [f"BRD-{t}"]), plant), format="json") for t in range(8)
     ]
-    outcomes = _race(calls)
+    outcomes = race(*calls)
     codes = sorted(o.status_code for o in outcomes)
     assert codes == [201] * 4 + [409] * 4, [getattr(o, "content", o) for o in outcomes]
     assert {o.json()["code"] for o in outcomes if o.status_code == 409} == {"over_report"}
@@ -115,7 +92,7 @@ def test_reports_on_different_orders_sharing_lots_do_not_deadlock_or_lose_stock(
         operation = operations[t % 3]
         body = _with_ids(_board_report(1, [f"BRD-{t}"], pcb="PCB-L1" if t % 2 else "PCB-L2"), plant)
         calls.append(lambda t=t, operation=operation, body=body: tablets[t].post(f"/api/v1/operations/{operation.pk}/reports/", body, format="json"))
-    outcomes = _race(calls)
+    outcomes = race(*calls)
     assert [o.status_code for o in outcomes] == [201] * 6, [getattr(o, "content", o) for o in outcomes]
     assert sum(WorkOrderOperation.objects.filter(pk__in=[o.pk for o in operations]).values_list("quantity_good", flat=True)) == 6
     assert StockMove.objects.filter(kind="issue", item=plant.items.chip).count() == 6
@@ -127,7 +104,7 @@ def test_the_same_retried_report_sent_twice_at_once_lands_once(plant, released, 
     tablet = _tablet(make_user("operator"))
     url = f"/api/v1/operations/{operation.pk}/reports/"
     body = _with_ids(_board_report(1, ["BRD-X"]), plant)
-    outcomes = _race([lambda: tablet.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")] * 2)
+    outcomes = race(*[lambda: tablet.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")] * 2)
     assert [o.status_code for o in outcomes] == [201, 201], [getattr(o, "content", o) for o in outcomes]
     assert outcomes[0].json() == outcomes[1].json()
     assert ProductionReport.objects.filter(operation=operation).count() == 1

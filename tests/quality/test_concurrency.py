@@ -4,42 +4,18 @@ decided once."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from inventory.models import StockMove
 from inventory.selectors import ledger_discrepancies
 from mes.errors import ApplicationError
 from quality import services
 from quality.models import Inspection, Measurement, Nonconformance, SamplingState
+from tests.concurrency import race
 from tests.factories import PASSWORD
 from tests.quality.conftest import characteristics, receive_lot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(calls):
-    """Run the calls at once in threads; each one's result (or exception)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
 
 
 def _failing(inspection, brightness, user):
@@ -52,7 +28,7 @@ def test_lots_decided_at_once_are_all_counted_by_the_switching_rules(receipt_pla
     brightness, _ = characteristics(receipt_plan)
     inspections = [Inspection.objects.get(lot=lot) for lot in lots]
 
-    outcomes = _race([_failing(inspection, brightness, inspector) for inspection in inspections])
+    outcomes = race(*[_failing(inspection, brightness, inspector) for inspection in inspections])
 
     assert all(isinstance(outcome, Inspection) for outcome in outcomes), outcomes
     state = SamplingState.objects.get(plan=receipt_plan)
@@ -67,8 +43,8 @@ def test_a_nonconformance_is_dispositioned_once(receipt_plan, displays, receivin
     _failing(Inspection.objects.get(lot=lot), brightness, inspector)()
     ncr = Nonconformance.objects.get()
 
-    outcomes = _race(
-        [lambda: services.nonconformance_disposition(ncr=ncr, disposition="scrap", user=inspector, signature_password=PASSWORD) for _ in range(2)]
+    outcomes = race(
+        *[lambda: services.nonconformance_disposition(ncr=ncr, disposition="scrap", user=inspector, signature_password=PASSWORD) for _ in range(2)]
     )
 
     refused = [o for o in outcomes if isinstance(o, ApplicationError)]
@@ -83,8 +59,8 @@ def test_the_same_unit_posted_by_two_tablets_is_recorded_once(receipt_plan, disp
     brightness, _ = characteristics(receipt_plan)
     row = {"characteristic": brightness.pk, "sample_index": 1, "value": "600"}
 
-    outcomes = _race(
-        [lambda: services.measurements_record(inspection=inspection, measurements=[row], user=inspector) for _ in range(2)]
+    outcomes = race(
+        *[lambda: services.measurements_record(inspection=inspection, measurements=[row], user=inspector) for _ in range(2)]
     )
 
     refused = [o for o in outcomes if isinstance(o, ApplicationError)]
