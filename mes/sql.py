@@ -1,0 +1,183 @@
+"""Statements of the busiest paths written as SQL once, and read into model instances.
+
+The ORM builds and compiles a queryset into SQL on every call: for the dozens of statements of
+one production report that costs more CPU than the database spends running them. The services on
+such a path write their statements as SQL (module constants or short builders, the same text on
+every call, so PostgreSQL can keep them prepared) and use these helpers to read the rows into
+model instances or write many rows in one statement. The SQL they write is portable between
+PostgreSQL and SQLite: ``IN`` lists from :func:`in_list`, row locks from :func:`for_update`.
+
+* :func:`select_columns` — the column list of a model's fields under a table alias.
+* :func:`fetch_models` — rows of one or more models (joined in one statement) as instances,
+  with the database's converters applied, related ones attached as if by ``select_related``.
+* :func:`fetch` — plain rows (tuples).
+* :func:`insert_rows` — new rows of one model in one statement, primary keys set on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+from django.db import connections, router
+from django.db.models import Model
+
+
+def _connection(model: type[Model] | None = None, write: bool = False):
+    alias = (router.db_for_write(model) if write else router.db_for_read(model)) if model is not None else "default"
+    return connections[alias or "default"]
+
+
+def in_list(values: Sequence) -> str:
+    """``%s, %s, …`` for the values of an ``IN (…)`` (at least one placeholder: ``IN (NULL)``
+    matches nothing)."""
+    return ", ".join(["%s"] * len(values)) if values else "NULL"
+
+
+def for_update(*tables: str, no_key: bool = False) -> str:
+    """``FOR [NO KEY] UPDATE OF …`` where the database has row locks (PostgreSQL); SQLite locks
+    the whole database for a writing transaction, so there it is empty."""
+    connection = _connection()
+    if not connection.features.has_select_for_update:
+        return ""
+    clause = "FOR NO KEY UPDATE" if no_key and connection.features.has_select_for_no_key_update else "FOR UPDATE"
+    if tables and connection.features.has_select_for_update_of:
+        clause += " OF " + ", ".join(connection.ops.quote_name(t) for t in tables)
+    return clause
+
+
+@lru_cache(maxsize=None)
+def _fields(model: type[Model], names: tuple[str, ...] | None):
+    concrete = model._meta.concrete_fields
+    if names is None:
+        return tuple(concrete)
+    by_name = {f.name: f for f in concrete} | {f.attname: f for f in concrete}
+    return tuple(by_name[name] for name in names)
+
+
+def select_columns(model: type[Model], alias: str, fields: Iterable[str] | None = None) -> str:
+    """``alias."col", …`` for ``fields`` (names or attnames; every concrete field by default),
+    in the order :func:`fetch_models` expects them."""
+    quote = _connection(model).ops.quote_name
+    return ", ".join(f"{quote(alias)}.{quote(f.column)}" for f in _fields(model, tuple(fields) if fields is not None else None))
+
+
+@lru_cache(maxsize=None)
+def _converters(alias: str, model: type[Model], names: tuple[str, ...] | None):
+    connection = connections[alias]
+    out = []
+    for field in _fields(model, names):
+        col = field.get_col(model._meta.db_table)
+        out.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+    return tuple(out)
+
+
+def _build(connection, model: type[Model], names: tuple[str, ...] | None, values: Sequence) -> Model:
+    converted = []
+    for value, (col, converters) in zip(values, _converters(connection.alias, model, names), strict=True):
+        for converter in converters:
+            value = converter(value, col, connection)
+        converted.append(value)
+    attnames = [f.attname for f in _fields(model, names)]
+    return model.from_db(connection.alias, attnames, converted)
+
+
+class Part:
+    """One model of a :func:`fetch_models` row: ``model`` with ``fields`` (all concrete fields by
+    default), attached to the part named ``parent`` (an earlier part's ``name``) as its ``relation``."""
+
+    def __init__(self, model: type[Model], *, name: str = "", fields: Iterable[str] | None = None, parent: str = "", relation: str = ""):
+        self.model = model
+        self.name = name or model._meta.model_name
+        self.fields = tuple(fields) if fields is not None else None
+        self.width = len(_fields(model, self.fields))
+        self.parent = parent
+        self.relation = relation
+
+
+def fetch_models(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]) -> list[Model]:
+    """Run ``sql`` (its select list: each part's :func:`select_columns`, in order) and return the
+    first part's instances, the others attached to them (or a missing related row: ``None``
+    where the columns are NULL)."""
+    parts = [p if isinstance(p, Part) else Part(p) for p in parts]
+    connection = _connection(parts[0].model)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        built: dict[str, Model | None] = {}
+        start = 0
+        for part in parts:
+            values = row[start : start + part.width]
+            start += part.width
+            if part.parent and values[0] is None:
+                built[part.name] = None
+            else:
+                built[part.name] = _build(connection, part.model, part.fields, values)
+            if part.parent and built[part.parent] is not None:
+                part.model._meta  # noqa: B018 - the relation is cached as select_related does
+                parent = built[part.parent]
+                parent._meta.get_field(part.relation).set_cached_value(parent, built[part.name])
+        out.append(built[parts[0].name])
+    return out
+
+
+def fetch(sql: str, params: Sequence = ()) -> list[tuple]:
+    with _connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params: Sequence = ()) -> int:
+    """Run a statement; the number of rows it changed."""
+    with _connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@lru_cache(maxsize=None)
+def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: int) -> str:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    columns = ", ".join(quote(f.column) for f in fields)
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{f.cast_db_type(connection) or f.db_type(connection)}[]" for f in fields)
+        source = f"SELECT * FROM unnest({arrays})"
+    else:
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        source = "VALUES " + ", ".join([one] * rows)
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) {source} RETURNING {quote(meta.pk.column)}"
+
+
+def insert_rows(model: type[Model], objects: Sequence[Model]) -> list[Model]:
+    """Insert ``objects`` (new rows of ``model``, every concrete field but the auto primary key
+    as it is on them; ``auto_now``/``auto_now_add`` stamped like ``bulk_create``) in one
+    statement, and set their primary keys. No ``save()``, no signals."""
+    objects = list(objects)
+    if not objects:
+        return objects
+    connection = _connection(model, write=True)
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    for obj in objects:
+        for field in fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                field.pre_save(obj, add=True)
+    names = tuple(f.name for f in fields)
+    postgres = connection.vendor == "postgresql"
+    sql = _insert_sql(connection.alias, model, names, 1 if postgres else len(objects))
+    if postgres:
+        params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects] for f in fields]
+    else:
+        params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objects, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objects

@@ -1,0 +1,50 @@
+"""mes.sql: statements written as SQL, read into model instances and written in one statement."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import Item, StockBalance, UnitOfMeasure
+from mes import sql
+from tests.factories import ItemFactory, LocationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_fetch_models_builds_instances_with_converted_values_and_attaches_joined_ones():
+    item = ItemFactory(code="SQL-1", shelf_life_days=None)
+    location = LocationFactory()
+    StockBalance.objects.create(item=item, location=location, quantity=Decimal("2.500"))
+    query = (
+        f"SELECT {sql.select_columns(StockBalance, 'b')}, {sql.select_columns(Item, 'i')}, {sql.select_columns(UnitOfMeasure, 'u')} "
+        'FROM inventory_stockbalance b JOIN inventory_item i ON i.id = b.item_id JOIN inventory_unitofmeasure u ON u.code = i.unit_id '
+        f"WHERE b.item_id IN ({sql.in_list([item.pk])}) {sql.for_update('b')}"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        (balance,) = sql.fetch_models(
+            query,
+            [item.pk],
+            [StockBalance, sql.Part(Item, parent="stockbalance", relation="item"), sql.Part(UnitOfMeasure, parent="item", relation="unit")],
+        )
+        assert balance.item.code == "SQL-1"
+        assert balance.item.unit.code == item.unit_id
+    assert len(queries.captured_queries) == 1
+    assert balance.quantity == Decimal("2.500") and isinstance(balance.quantity, Decimal)
+    assert isinstance(balance.updated_at, dt.datetime) and balance.updated_at.tzinfo is not None
+    assert balance.item.shelf_life_days is None and balance.item.is_active is True
+    assert balance._state.adding is False
+
+
+def test_insert_rows_writes_every_row_in_one_statement_and_sets_their_keys():
+    item = ItemFactory()
+    locations = [LocationFactory() for _ in range(3)]
+    rows = [StockBalance(item=item, location=loc, quantity=Decimal(n)) for n, loc in enumerate(locations)]
+    with CaptureQueriesContext(connection) as queries:
+        sql.insert_rows(StockBalance, rows)
+    assert len(queries.captured_queries) == 1
+    assert all(row.pk for row in rows)
+    assert {b.pk: b.quantity for b in StockBalance.objects.filter(item=item)} == {row.pk: row.quantity for row in rows}
+    assert all(b.updated_at is not None for b in StockBalance.objects.filter(item=item))
