@@ -11,6 +11,10 @@ hash of the request. Outcomes:
 * the same key with another method, path or body: 422 ``idempotency_key_reused``;
 * two concurrent requests with one key: the second waits on the unique index until the first
   commits, then replays its response — one effect.
+
+The record is claimed with ``INSERT … ON CONFLICT DO NOTHING`` (no savepoint to catch a unique
+violation) and its response stored with one ``UPDATE``, both written as SQL once: every
+state-changing request from a tablet pays for them.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import hmac
 import json
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 
 from mes.api.auth import authenticate_token_once
 from mes.api.errors import PROBLEM_CONTENT_TYPE, problem
+from mes import sql
 from mes.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -57,6 +63,20 @@ def _problem(request, status_code: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
 
+_CLAIM = (
+    "INSERT INTO mes_idempotencyrecord (user_id, key, request_hash, method, path, content_type, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, '', %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id"
+)
+_STORE = "UPDATE mes_idempotencyrecord SET status_code = %s, content_type = %s, response_body = %s WHERE id = %s"
+
+
+def _claim(*, user, key: str, fingerprint: str, request) -> int | None:
+    """The new record's id, or ``None`` when (user, key) has one already (committed; a concurrent
+    claim of the same key waits here until the other request's transaction ends)."""
+    rows = sql.fetch(_CLAIM, [user.pk, key, fingerprint, request.method, request.path[:512], timezone.now()])
+    return rows[0][0] if rows else None
+
+
 def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(
         bytes(record.response_body or b""), status=record.status_code, content_type=record.content_type
@@ -82,12 +102,8 @@ class IdempotencyMiddleware:
             return self.get_response(request)  # the view answers 401
         fingerprint = request_fingerprint(request)
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        user=user, key=key, request_hash=fingerprint, method=request.method, path=request.path[:512]
-                    )
-            except IntegrityError:
+            record_id = _claim(user=user, key=key, fingerprint=fingerprint, request=request)
+            if record_id is None:
                 record = IdempotencyRecord.objects.get(user=user, key=key)
                 if record.request_hash != fingerprint:
                     return _problem(
@@ -104,10 +120,8 @@ class IdempotencyMiddleware:
                 return response
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
-            record.status_code = response.status_code
-            record.content_type = response.get("Content-Type", "application/json")
-            record.response_body = response.content
-            record.save(update_fields=["status_code", "content_type", "response_body"])
+            content_type = response.get("Content-Type", "application/json")
+            sql.execute(_STORE, [response.status_code, content_type[:100], response.content, record_id])
             return response
 
 
