@@ -4,7 +4,7 @@ Creates its own database (``mes_bench_reports``), migrates it, and seeds a plant
 serial-tracked boards, each made on its own SMT work center from three lot-tracked components
 (several lots each, received at the line side), and one released, running work order per
 tablet (client). Then it starts the application under gunicorn on 127.0.0.1 against that
-database and drives ``--clients`` tablets (threads with ``requests`` sessions, spread over
+database and drives ``--clients`` tablets (threads with kept-alive HTTP connections, spread over
 ``--processes`` client processes) for ``--duration`` seconds. Every request is
 ``POST /api/v1/operations/{id}/reports/`` with its own ``Idempotency-Key``: one good board,
 consuming three lots (one of each component) and producing one new serial number. A share of
@@ -101,39 +101,65 @@ stop_server = stop_process_group
 # --- the tablets --------------------------------------------------------------------------------
 
 
+class Tablet:
+    """One tablet's kept-alive HTTP connection (the standard library's client: the tablets' own CPU
+    stays small beside the server's). A lost connection is opened again on the next request."""
+
+    def __init__(self, port: int, token: str):
+        self.port = port
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.connection = None
+
+    def post(self, path: str, body: bytes, key: str) -> tuple[int, dict, dict]:
+        import http.client
+        import json
+
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            self.connection.request("POST", path, body, {**self.headers, "Idempotency-Key": key})
+            response = self.connection.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            self.connection = None
+            raise
+        return response.status, json.loads(payload) if payload else {}, dict(response.getheaders())
+
+
 def tablet_loop(tablet: dict, port: int, start_at: float, measure_from: float, stop_at: float, retry_share: float, seed: int, out: list) -> None:
-    import requests
+    import http.client
+    import json
 
     rng = random.Random(seed)
-    session = requests.Session()
-    session.headers.update({"Authorization": f"Token {tablet['token']}", "Content-Type": "application/json"})
-    url = f"http://127.0.0.1:{port}/api/v1/operations/{tablet['operation']}/reports/"
+    client = Tablet(port, tablet["token"])
+    path = f"/api/v1/operations/{tablet['operation']}/reports/"
     time.sleep(max(0.0, start_at - time.time()))
     n = 0
     while time.time() < stop_at:
         n += 1
         key = f"t{tablet['client']}-{uuid.uuid4().hex}"
-        body = {
+        body = json.dumps({
             "quantity_good": "1",
             "consumed": tablet["consumed"],
             "produced_serials": [f"SN-{tablet['client']:02d}-{n:07d}-{uuid.uuid4().hex[:6]}"],
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-        }
+        }).encode()
         sent = time.time()
         try:
-            response = session.post(url, json=body, headers={"Idempotency-Key": key}, timeout=30)
-            status, report = response.status_code, (response.json().get("id") if response.status_code == 201 else None)
-            code = None if status == 201 else response.json().get("code", str(status))
-        except requests.RequestException as exc:  # the answer was lost: retry with the same key, as a tablet does
+            status, answer, _ = client.post(path, body, key)
+            report = answer.get("id") if status == 201 else None
+            code = None if status == 201 else answer.get("code", str(status))
+        except (OSError, http.client.HTTPException) as exc:  # the answer was lost: retry with the same key, as a tablet does
             status, report, code = 0, None, type(exc).__name__
         took = time.time() - sent
         replayed = None
         if status == 0 or rng.random() < retry_share:
-            again = session.post(url, json=body, headers={"Idempotency-Key": key}, timeout=30)
-            same = again.status_code == 201 and again.json().get("id") == report if status == 201 else again.status_code == 201
-            replayed = (again.headers.get("Idempotent-Replayed") == "true" or status == 0, same, again.json().get("id") if again.status_code == 201 else None)
-            if status == 0 and again.status_code == 201:
-                status, report = 201, again.json()["id"]
+            again_status, again, headers = client.post(path, body, key)
+            same = again_status == 201 and again.get("id") == report if status == 201 else again_status == 201
+            replayed = (headers.get("Idempotent-Replayed") == "true" or status == 0, same, again.get("id") if again_status == 201 else None)
+            if status == 0 and again_status == 201:
+                status, report = 201, again["id"]
         out.append((sent >= measure_from, key, status, report, code, took, replayed))
 
 

@@ -10,6 +10,7 @@ also prints the functions where the API request spends its CPU.
 
     .venv/bin/python bench/report_throughput_profile.py
     .venv/bin/python bench/report_throughput_profile.py --cprofile 30 --show-sql
+    MES_PROFILE_DUMP=/tmp/report.prof .venv/bin/python bench/report_throughput_profile.py --cprofile 1   # keep the stats
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def main() -> None:
         profiler.enable()
         measure(request, args.samples)
         profiler.disable()
+        if os.environ.get("MES_PROFILE_DUMP"):
+            profiler.dump_stats(os.environ["MES_PROFILE_DUMP"])
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.cprofile)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.cprofile)
         pstats.Stats(profiler).sort_stats("cumulative").print_callees("production_report_create|_issue_lines")

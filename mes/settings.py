@@ -34,6 +34,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A busy timeout keeps concurrent writers of the embedded mode waiting instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("DB_SERVER_SIDE_BINDING", default=True):
+    # Parameters bound by the server, and a statement prepared once a connection has run its text
+    # DB_PREPARE_THRESHOLD times: PostgreSQL then skips parsing and planning the statements a
+    # production report repeats. Turn it off behind a pooler in transaction mode (pgbouncer).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=2))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
