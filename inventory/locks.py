@@ -9,13 +9,25 @@ not block transactions inserting rows that merely reference the item (work order
 A caller that runs several stock services for different items in one transaction (a production
 report issuing components) should first call ``lock_items`` with all of them: two such callers
 then queue on the same first row instead of deadlocking on each other's second.
+
+The locks on a production report's path are statements written as SQL (:mod:`mes.sql`): the
+same text on every call, without the ORM's query building.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from inventory.models import Hold, Item, Lot, Reservation, SerialNumber, StockBalance
+from inventory.models import (
+    Hold,
+    Item,
+    Lot,
+    Reservation,
+    SerialNumber,
+    StockBalance,
+    UnitOfMeasure,
+)
+from mes import sql
 
 
 def _ids(values: Iterable) -> list[int]:
@@ -23,24 +35,40 @@ def _ids(values: Iterable) -> list[int]:
 
 
 def lock_items(items: Iterable) -> dict[int, Item]:
+    """The items (objects or ids) that exist, locked by pk, each with its unit."""
     ids = _ids(items)
-    rows = Item.objects.select_for_update(no_key=True, of=("self",)).select_related("unit").filter(pk__in=ids).order_by("pk")
+    if not ids:
+        return {}
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(Item, 'i')}, {sql.select_columns(UnitOfMeasure, 'u')} "
+        "FROM inventory_item i JOIN inventory_unitofmeasure u ON u.code = i.unit_id "
+        f"WHERE i.id IN ({sql.in_list(ids)}) ORDER BY i.id {sql.for_update('i', no_key=True)}",
+        ids,
+        [Item, sql.Part(UnitOfMeasure, parent="item", relation="unit")],
+    )
+    return {row.pk: row for row in rows}
+
+
+def _lock_with_item(model: type[Lot | SerialNumber], table: str, ids: list[int]) -> dict:
+    """Rows of ``table`` (lots or serials) locked by pk, each with its item (not locked here)."""
+    if not ids:
+        return {}
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(model, 'r')}, {sql.select_columns(Item, 'i')} "
+        f"FROM {table} r JOIN inventory_item i ON i.id = r.item_id "
+        f"WHERE r.id IN ({sql.in_list(ids)}) ORDER BY r.id {sql.for_update('r')}",
+        ids,
+        [model, sql.Part(Item, parent=model._meta.model_name, relation="item")],
+    )
     return {row.pk: row for row in rows}
 
 
 def lock_lots(lots: Iterable) -> dict[int, Lot]:
-    ids = _ids(lots)
-    if not ids:
-        return {}
-    return {row.pk: row for row in Lot.objects.select_for_update(of=("self",)).select_related("item").filter(pk__in=ids).order_by("pk")}
+    return _lock_with_item(Lot, "inventory_lot", _ids(lots))
 
 
 def lock_serials(serials: Iterable) -> dict[int, SerialNumber]:
-    ids = _ids(serials)
-    if not ids:
-        return {}
-    rows = SerialNumber.objects.select_for_update(of=("self",)).select_related("item").filter(pk__in=ids).order_by("pk")
-    return {row.pk: row for row in rows}
+    return _lock_with_item(SerialNumber, "inventory_serialnumber", _ids(serials))
 
 
 def lock_balances(*, item_id: int, keys: Iterable[tuple[int, int | None]]) -> dict[tuple[int, int | None], StockBalance]:
@@ -49,26 +77,31 @@ def lock_balances(*, item_id: int, keys: Iterable[tuple[int, int | None]]) -> di
 
 
 def lock_item_balances(*, keys: Iterable[tuple[int, int, int | None]]) -> dict[tuple[int, int, int | None], StockBalance]:
-    """Lock (creating when missing) the balances at the given (item id, location id, lot id)
-    triples, of any number of items, in one query (by pk), under their items' locks."""
+    """Lock (creating when missing, all in one insert) the balances at the given (item id,
+    location id, lot id) triples, of any number of items, in one query (by pk), under their
+    items' locks."""
     keys = sorted(set(keys), key=lambda k: (k[0], k[1], k[2] or 0))
     found: dict[tuple[int, int, int | None], StockBalance] = {}
     if not keys:
         return found
-    candidates = (
-        StockBalance.objects.select_for_update(of=("self",))
-        .filter(item_id__in={k[0] for k in keys}, location_id__in={k[1] for k in keys})
-        .order_by("pk")
+    item_ids = sorted({k[0] for k in keys})
+    location_ids = sorted({k[1] for k in keys})
+    candidates = sql.fetch_models(
+        f"SELECT {sql.select_columns(StockBalance, 'b')} FROM inventory_stockbalance b "
+        f"WHERE b.item_id IN ({sql.in_list(item_ids)}) AND b.location_id IN ({sql.in_list(location_ids)}) "
+        f"ORDER BY b.id {sql.for_update('b')}",
+        [*item_ids, *location_ids],
+        [StockBalance],
     )
     wanted = set(keys)
     for balance in candidates:
         key = (balance.item_id, balance.location_id, balance.lot_id)
         if key in wanted:
             found[key] = balance
-    for key in keys:
-        if key not in found:
-            # The item row is locked, so no other transaction can be creating this balance.
-            found[key] = StockBalance.objects.create(item_id=key[0], location_id=key[1], lot_id=key[2])
+    # The item rows are locked, so no other transaction can be creating these balances.
+    missing = [StockBalance(item_id=key[0], location_id=key[1], lot_id=key[2]) for key in keys if key not in found]
+    for balance in sql.insert_rows(StockBalance, missing):
+        found[(balance.item_id, balance.location_id, balance.lot_id)] = balance
     return found
 
 
@@ -76,7 +109,13 @@ def lock_reservations(reservations: Iterable) -> dict[int, Reservation]:
     ids = _ids(reservations)
     if not ids:
         return {}
-    return {r.pk: r for r in Reservation.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")}
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(Reservation, 'r')} FROM inventory_reservation r "
+        f"WHERE r.id IN ({sql.in_list(ids)}) ORDER BY r.id {sql.for_update('r')}",
+        ids,
+        [Reservation],
+    )
+    return {r.pk: r for r in rows}
 
 
 def lock_holds(holds: Iterable) -> dict[int, Hold]:
