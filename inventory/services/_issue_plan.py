@@ -7,12 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q
-
 from inventory import errors
 from inventory.models import Item, Lot, Reservation, SerialNumber, StockMove
 from inventory.services import _common as c
 from inventory.services._stock import pinned_key
+from mes import sql
 from mes.errors import InvalidTransition, NotFound
 from mes.quantities import ZERO
 
@@ -86,7 +85,8 @@ def found_item(items: dict[int, Item], item) -> Item:
 
 def lock_named_lots(plans: list[IssuePlan]) -> dict[int, Lot]:
     """The lots the lines name (Lot objects or codes), locked in one query; keyed by id(plan)."""
-    query = Q()
+    pks: list[int] = []
+    codes: list[tuple[int, str]] = []
     for plan in plans:
         lot = plan.line.lot
         if lot in (None, ""):
@@ -94,12 +94,17 @@ def lock_named_lots(plans: list[IssuePlan]) -> dict[int, Lot]:
         if isinstance(lot, Lot):
             if lot.item_id != plan.item.pk:
                 raise errors.invalid(f"Lot {lot.code} is not a lot of {plan.item.code}.", field="lot", code=errors.WRONG_ITEM)
-            query |= Q(pk=lot.pk)
+            pks.append(lot.pk)
         else:
-            query |= Q(item_id=plan.item.pk, code=str(lot))
-    if not query:
+            codes.append((plan.item.pk, str(lot)))
+    if not pks and not codes:
         return {}
-    rows = list(Lot.objects.select_for_update(of=("self",)).filter(query).order_by("pk"))
+    where = [f"l.id IN ({sql.in_list(pks)})"] + ["(l.item_id = %s AND l.code = %s)"] * len(codes)
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(Lot, 'l')} FROM inventory_lot l WHERE {' OR '.join(where)} ORDER BY l.id {sql.for_update('l')}",
+        [*pks, *(value for pair in codes for value in pair)],
+        [Lot],
+    )
     by_pk = {row.pk: row for row in rows}
     by_code = {(row.item_id, row.code): row for row in rows}
     out = {}
@@ -119,17 +124,19 @@ def take_reservations(plans: list[IssuePlan], demand: tuple[str, int] | None) ->
     """Each line's reservation: its own, or (with ``demand``) the demand's oldest open one of its
     item with some left after the lines before it; all locked in one query, by pk."""
     named = [p.line.reservation.pk for p in plans if p.line.reservation is not None]
-    query = Q(pk__in=named)
-    if demand is not None:
-        query |= Q(
-            demand_type=demand[0],
-            demand_id=demand[1],
-            status=Reservation.Status.OPEN,
-            item_id__in={p.item.pk for p in plans if p.line.reservation is None},
-        )
     if not named and demand is None:
         return
-    locked = {r.pk: r for r in Reservation.objects.select_for_update(of=("self",)).filter(query).order_by("pk")}
+    where, params = f"r.id IN ({sql.in_list(named)})", list(named)
+    if demand is not None:
+        wanting = sorted({p.item.pk for p in plans if p.line.reservation is None})
+        where += f" OR (r.demand_type = %s AND r.demand_id = %s AND r.status = %s AND r.item_id IN ({sql.in_list(wanting)}))"
+        params += [demand[0], int(demand[1]), Reservation.Status.OPEN.value, *wanting]
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(Reservation, 'r')} FROM inventory_reservation r WHERE {where} ORDER BY r.id {sql.for_update('r')}",
+        params,
+        [Reservation],
+    )
+    locked = {r.pk: r for r in rows}
     pending: dict[int, list[list]] = {}
     if demand is not None:
         for reservation in locked.values():
