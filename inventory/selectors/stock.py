@@ -26,6 +26,7 @@ from inventory.models import (
     StockBalance,
     StockMove,
 )
+from mes import sql
 from mes.quantities import ZERO
 
 
@@ -80,6 +81,19 @@ class ItemStock:
         return max(free, ZERO)
 
 
+# What item_stock reads of a balance, its lot and its location, and of an open reservation.
+_BALANCE_FIELDS = ("item_id", "location_id", "lot_id", "quantity")
+_LOT_FIELDS = ("id", "status", "expires_on")
+_LOCATION_FIELDS = ("id", "purpose")
+_BALANCE_PARTS = (
+    sql.Part(StockBalance, fields=_BALANCE_FIELDS),
+    sql.Part(Lot, fields=_LOT_FIELDS, parent="stockbalance", relation="lot"),
+    sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
+)
+_RESERVATION_FIELDS = ("id", "item_id", "location_id", "lot_id", "quantity", "quantity_consumed", "quantity_released")
+_RESERVATION_PARTS = (sql.Part(Reservation, fields=_RESERVATION_FIELDS),)
+
+
 def item_stock(items: Iterable) -> dict[int, ItemStock]:
     """Balances (with what of them is held) and open reservations of the given items (objects or
     ids): two queries, three when serials may be on hold (an id, or a serial-tracked item)."""
@@ -91,33 +105,41 @@ def item_stock(items: Iterable) -> dict[int, ItemStock]:
     today = timezone.localdate()
     maybe_serial = [_pk(i) for i in items if not isinstance(i, Item) or i.tracking == Item.Tracking.SERIAL]
     held_serials: dict[tuple[int, int, int | None], int] = {}
-    for row in (
-        SerialNumber.objects.filter(
-            item_id__in=maybe_serial, status=SerialNumber.Status.ON_HOLD, current_location__isnull=False
+    if maybe_serial:
+        for item_id, location_id, lot_id, count in sql.fetch(
+            "SELECT s.item_id, s.current_location_id, s.lot_id, COUNT(s.id) FROM inventory_serialnumber s "
+            f"WHERE s.item_id IN ({sql.in_list(maybe_serial)}) AND s.status = %s AND s.current_location_id IS NOT NULL "
+            "GROUP BY s.item_id, s.current_location_id, s.lot_id",
+            [*maybe_serial, SerialNumber.Status.ON_HOLD.value],
+        ):
+            held_serials[(item_id, location_id, lot_id)] = count
+    balances = sql.fetch_models(
+        f"SELECT {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, {sql.select_columns(Lot, 'l', _LOT_FIELDS)}, "
+        f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} FROM inventory_stockbalance b "
+        "LEFT JOIN inventory_lot l ON l.id = b.lot_id JOIN inventory_location loc ON loc.id = b.location_id "
+        f"WHERE b.item_id IN ({sql.in_list(ids)}) AND b.quantity > 0",
+        ids,
+        _BALANCE_PARTS,
+    )
+    for balance in balances:
+        quantity, lot = balance.quantity, balance.lot
+        lot_blocked = lot is not None and (
+            lot.status == Lot.Status.ON_HOLD or (lot.expires_on is not None and lot.expires_on < today)
         )
-        .values("item_id", "current_location_id", "lot_id")
-        .annotate(n=Count("id"))
-    ):
-        held_serials[(row["item_id"], row["current_location_id"], row["lot_id"])] = row["n"]
-    for row in (
-        StockBalance.objects.filter(item_id__in=ids, quantity__gt=0)
-        .values("item_id", "location_id", "lot_id", "quantity", "lot__status", "lot__expires_on", "location__purpose")
-        .order_by()
-    ):
-        quantity = row["quantity"]
-        lot_blocked = row["lot_id"] is not None and (
-            row["lot__status"] == Lot.Status.ON_HOLD
-            or (row["lot__expires_on"] is not None and row["lot__expires_on"] < today)
-        )
-        held = held_serials.get((row["item_id"], row["location_id"], row["lot_id"]), 0)
-        outside = row["location__purpose"] in OUTSIDE_PURPOSES
+        held = held_serials.get((balance.item_id, balance.location_id, balance.lot_id), 0)
+        outside = balance.location.purpose in OUTSIDE_PURPOSES
         usable = ZERO if lot_blocked or outside else max(quantity - held, ZERO)
-        stocks[row["item_id"]].rows.append(_Row(row["location_id"], row["lot_id"], quantity, usable))
-    for row in Reservation.objects.filter(item_id__in=ids, status=Reservation.Status.OPEN).values(
-        "id", "item_id", "location_id", "lot_id", "quantity", "quantity_consumed", "quantity_released"
-    ):
-        remaining = row["quantity"] - row["quantity_consumed"] - row["quantity_released"]
-        stocks[row["item_id"]].reservations.append((row["id"], row["location_id"], row["lot_id"], remaining))
+        stocks[balance.item_id].rows.append(_Row(balance.location_id, balance.lot_id, quantity, usable))
+    reservations = sql.fetch_models(
+        f"SELECT {sql.select_columns(Reservation, 'r', _RESERVATION_FIELDS)} FROM inventory_reservation r "
+        f"WHERE r.item_id IN ({sql.in_list(ids)}) AND r.status = %s",
+        [*ids, Reservation.Status.OPEN.value],
+        _RESERVATION_PARTS,
+    )
+    for reservation in reservations:
+        stocks[reservation.item_id].reservations.append(
+            (reservation.pk, reservation.location_id, reservation.lot_id, reservation.remaining)
+        )
     return stocks
 
 
