@@ -12,6 +12,7 @@ from django.utils import timezone
 from inventory import errors
 from inventory.locks import lock_balances
 from inventory.models import Hold, Item, Lot, SerialNumber, StockBalance, StockMove
+from mes import sql
 from mes.quantities import QUANTITY_DIGITS, QUANTITY_PLACES, ZERO, quantize
 from mes.rows import update_rows
 
@@ -169,10 +170,16 @@ def get_or_create_lot(item: Item, code: str, *, expires_on=None, supplier_lot: s
     code = str(code).strip()
     if not code:
         raise errors.invalid("A lot code cannot be empty.", field="lot_code", code="invalid")
-    lot = Lot.objects.select_for_update(of=("self",)).filter(item=item, code=code).first()
-    if lot is None:
-        lot = Lot.objects.create(
-            item=item, code=code, expires_on=default_expiry(item, expires_on), supplier_lot=supplier_lot or ""
+    found = sql.fetch_models(
+        f"SELECT {sql.select_columns(Lot, 'l')} FROM inventory_lot l WHERE l.item_id = %s AND l.code = %s {sql.for_update('l')}",
+        [item.pk, code],
+        [Lot],
+    )
+    if found:
+        (lot,) = found
+    else:
+        (lot,) = sql.insert_rows(
+            Lot, [Lot(item=item, code=code, expires_on=default_expiry(item, expires_on), supplier_lot=supplier_lot or "")]
         )
     lot.item = item
     return lot
@@ -320,7 +327,7 @@ class Posting:
 
 def write_postings(postings: list[Posting]) -> None:
     """The moves of locked postings (any items) in one insert, their balances in one update."""
-    StockMove.objects.bulk_create([move for posting in postings for move in posting.moves])
+    sql.insert_rows(StockMove, [move for posting in postings for move in posting.moves])
     now = timezone.now()
     changed: list[StockBalance] = []
     for posting in postings:

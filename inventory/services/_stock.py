@@ -8,6 +8,7 @@ from inventory import errors
 from inventory.locks import lock_items, lock_lots, lock_serials
 from inventory.models import Item, Lot, Reservation, SerialNumber
 from inventory.services import _common as c
+from mes import sql
 from mes.errors import NotFound
 
 
@@ -56,14 +57,21 @@ def relock_serials(serials: list[SerialNumber], item: Item) -> list[SerialNumber
 
 def new_serials(item: Item, codes: list[str], *, lot: Lot | None, location_id: int) -> list[SerialNumber]:
     """Create serials that must not exist yet (receipt, production)."""
-    taken = list(SerialNumber.objects.filter(item=item, code__in=codes).values_list("code", flat=True))
+    taken = [
+        code
+        for (code,) in sql.fetch(
+            f"SELECT s.code FROM inventory_serialnumber s WHERE s.item_id = %s AND s.code IN ({sql.in_list(codes)})",
+            [item.pk, *codes],
+        )
+    ]
     if taken:
         raise errors.SerialAlreadyExists(item=item, codes=sorted(taken))
-    serials = SerialNumber.objects.bulk_create(
+    serials = sql.insert_rows(
+        SerialNumber,
         [
             SerialNumber(item=item, code=code, lot=lot, current_location_id=location_id, status=SerialNumber.Status.AVAILABLE)
             for code in codes
-        ]
+        ],
     )
     for serial in serials:
         serial.item = item

@@ -12,6 +12,7 @@ from inventory.models import GenealogyLink, Lot, SerialNumber
 from inventory.models.genealogy import node_key
 from inventory.selectors.trace import descendant_keys
 from inventory.services._common import to_decimal
+from mes import sql
 from mes.quantities import QUANTUM, quantize
 
 
@@ -132,7 +133,7 @@ def link_consumed(
             for target_node, share in zip(produced, _shares(quantity, len(produced)), strict=True):
                 links.append(_link(node, target_node, share, refs))
     _check_acyclic([(link.consumed_key, link.produced_key) for link in links], produced_new=produced_new and bool(produced_serials))
-    return GenealogyLink.objects.bulk_create(links)
+    return sql.insert_rows(GenealogyLink, links)
 
 
 @transaction.atomic
