@@ -19,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from mes import sql
 from mes.api.request_id import current_request_id
 from mes.models import Event
 
@@ -90,17 +91,12 @@ def record_events(events: list[dict[str, Any]]) -> list[Event]:
                 request_id=request_id,
             )
         )
-    rows = Event.objects.bulk_create(rows) if len(rows) > 1 else [_create(rows[0])]
+    sql.insert_rows(Event, rows)
     for event in rows:
         for reaction in _reactions.get(event.type, ()):
             reaction(event)
     _kick_relay_on_commit()
     return rows
-
-
-def _create(event: Event) -> Event:
-    event.save(force_insert=True)
-    return event
 
 
 def _kick_relay_on_commit() -> None:
