@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from mes import sql
 from mes.rows import update_rows
 from mes.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from mes.selectors import feed_events
@@ -234,12 +235,16 @@ def relay(*, max_seconds: float = 50.0, now: datetime | None = None) -> dict[str
     return totals
 
 
+# After every commit that recorded events (in the embedded mode): one plain statement.
+_ANY_ACTIVE_SUBSCRIPTION = f"SELECT 1 FROM {WebhookSubscription._meta.db_table} WHERE is_active LIMIT 1"
+
+
 def kick() -> None:
     """Called after a commit that recorded events: relay soon, without piling up tasks."""
     from mes.celery import app
 
     if app.conf.task_always_eager:
-        if WebhookSubscription.objects.filter(is_active=True).exists():
+        if sql.fetch(_ANY_ACTIVE_SUBSCRIPTION):
             relay(max_seconds=5.0)
         return
     if not cache.add("mes:relay-kick", 1, timeout=1):
