@@ -31,11 +31,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
-from inventory.models import Lot, SerialNumber
+from inventory.models import Item, Lot, SerialNumber, UnitOfMeasure
+from mes import sql
 from mes.errors import ApplicationError, InvalidTransition, NotFound
 from mes.events import record_event
 from orders import errors
@@ -45,6 +47,7 @@ from orders.models import (
     OperationStatus,
     ProductionReport,
     ReportOutput,
+    WorkCenter,
     WorkOrder,
     WorkOrderOperation,
     WorkOrderStatus,
@@ -62,14 +65,41 @@ def lock_work_order_for_execution(work_order_id: int) -> WorkOrder:
     return WorkOrder.objects.select_for_update(of=("self",)).select_related("item", "item__unit").get(pk=work_order_id)
 
 
+@cache
+def _operation_select() -> tuple[str, tuple[sql.Part, ...]]:
+    """The select list and parts of an operation read with its work order, item, unit and work center."""
+    columns = ", ".join(
+        [
+            sql.select_columns(WorkOrderOperation, "o"),
+            sql.select_columns(WorkOrder, "w"),
+            sql.select_columns(Item, "i"),
+            sql.select_columns(UnitOfMeasure, "u"),
+            sql.select_columns(WorkCenter, "c"),
+        ]
+    )
+    parts = (
+        sql.Part(WorkOrderOperation, name="operation"),
+        sql.Part(WorkOrder, parent="operation", relation="work_order"),
+        sql.Part(Item, parent="workorder", relation="item"),
+        sql.Part(UnitOfMeasure, parent="item", relation="unit"),
+        sql.Part(WorkCenter, parent="operation", relation="work_center"),
+    )
+    return columns, parts
+
+
 def lock_operations(ids: Iterable[int]) -> dict[int, WorkOrderOperation]:
     """Lock operations by pk, in pk order (their work orders and work centers come along, unlocked)."""
     ids = sorted(set(ids))
-    rows = (
-        WorkOrderOperation.objects.select_for_update(of=("self",))
-        .select_related("work_order", "work_order__item", "work_order__item__unit", "work_center")
-        .filter(pk__in=ids)
-        .order_by("pk")
+    columns, parts = _operation_select()
+    rows = sql.fetch_models(
+        f"SELECT {columns} FROM orders_workorderoperation o "
+        "JOIN orders_workorder w ON w.id = o.work_order_id "
+        "JOIN inventory_item i ON i.id = w.item_id "
+        "JOIN inventory_unitofmeasure u ON u.code = i.unit_id "
+        "JOIN orders_workcenter c ON c.id = o.work_center_id "
+        f"WHERE o.id IN ({sql.in_list(ids)}) ORDER BY o.id {sql.for_update('o')}",
+        ids,
+        parts,
     )
     return {row.pk: row for row in rows}
 
@@ -83,14 +113,15 @@ class RouteStep:
     line_side_location_id: int | None
 
 
+_ROUTE = (
+    "SELECT o.id, o.sequence, c.line_side_location_id FROM orders_workorderoperation o "
+    "JOIN orders_workcenter c ON c.id = o.work_center_id "
+)
+
+
 def route_of(work_order_id: int) -> list[RouteStep]:
     """The operations of a work order in sequence order (one query, no locks)."""
-    rows = (
-        WorkOrderOperation.objects.filter(work_order_id=work_order_id)
-        .order_by("sequence")
-        .values_list("pk", "sequence", "work_center__line_side_location_id")
-    )
-    return [RouteStep(*row) for row in rows]
+    return [RouteStep(*row) for row in sql.fetch(_ROUTE + "WHERE o.work_order_id = %s ORDER BY o.sequence", [work_order_id])]
 
 
 def neighbours(operation: WorkOrderOperation | int) -> tuple[RouteStep | None, RouteStep | None]:
@@ -99,9 +130,12 @@ def neighbours(operation: WorkOrderOperation | int) -> tuple[RouteStep | None, R
     pk = getattr(operation, "pk", operation)
     route = [
         RouteStep(*row)
-        for row in WorkOrderOperation.objects.filter(work_order__operations=pk)
-        .order_by("sequence")
-        .values_list("pk", "sequence", "work_center__line_side_location_id")
+        for row in sql.fetch(
+            _ROUTE
+            + "WHERE o.work_order_id = (SELECT s.work_order_id FROM orders_workorderoperation s WHERE s.id = %s) "
+            "ORDER BY o.sequence",
+            [pk],
+        )
     ]
     index = next((i for i, step in enumerate(route) if step.pk == pk), None)
     if index is None:
@@ -179,8 +213,11 @@ def make_ready(*, operation_id: int | None, user, reason: str) -> None:
     """Ready the operation if it is still pending (a conditional update: no wait when it is not)."""
     if operation_id is None:
         return
-    changed = WorkOrderOperation.objects.filter(pk=operation_id, status=OperationStatus.PENDING).update(
-        status=OperationStatus.READY, updated_at=timezone.now()
+    connection = connections[router.db_for_write(WorkOrderOperation)]
+    now = WorkOrderOperation._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    changed = sql.execute(
+        "UPDATE orders_workorderoperation SET status = %s, updated_at = %s WHERE id = %s AND status = %s",
+        [OperationStatus.READY.value, now, operation_id, OperationStatus.PENDING.value],
     )
     if changed:
         OperationEvent.objects.create(
