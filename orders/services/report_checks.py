@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from inventory.models import Item, Location
+from mes import sql
 from mes.errors import ApplicationError, InvalidInput
 from mes.quantities import ZERO, quantize
 from orders import errors
@@ -72,7 +73,13 @@ def resolve_scrap_reason(scrap: Decimal, code) -> ScrapReason | None:
 def find_scrap_reason(code) -> ScrapReason:
     if isinstance(code, ScrapReason):
         return code
-    reason = ScrapReason.objects.filter(code=str(code), is_active=True).first()
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(ScrapReason, 'r')} FROM orders_scrapreason r "
+        "WHERE r.code = %s AND r.is_active = %s ORDER BY r.id LIMIT 1",
+        [str(code), True],
+        [ScrapReason],
+    )
+    reason = rows[0] if rows else None
     if reason is None:
         raise InvalidInput(
             f"{code} is not a scrap reason code in use.", field="scrap_reason", code=errors.UNKNOWN_SCRAP_REASON
@@ -123,13 +130,17 @@ def check_limits(operation: WorkOrderOperation, previous: WorkOrderOperation | N
 # --- where things are ---------------------------------------------------------------------------
 
 
+_FIRST_LOCATION = "SELECT id FROM inventory_location WHERE purpose = %s AND is_active = %s ORDER BY code LIMIT 1"
+
+
+def _first_location(purpose: str) -> int | None:
+    """The first active location (by code) with ``purpose``; read on every report, not cached."""
+    rows = sql.fetch(_FIRST_LOCATION, [purpose, True])
+    return rows[0][0] if rows else None
+
+
 def finished_goods_location() -> int:
-    pk = (
-        Location.objects.filter(purpose=Location.Purpose.FINISHED_GOODS, is_active=True)
-        .order_by("code")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    pk = _first_location(Location.Purpose.FINISHED_GOODS.value)
     if pk is None:
         raise ApplicationError(
             "There is no active finished-goods location to receive the output into.", code=errors.NO_LOCATION
@@ -142,12 +153,7 @@ def staging_location(step: RouteStep) -> int:
     the first production (work in progress) location."""
     if step.line_side_location_id:
         return step.line_side_location_id
-    pk = (
-        Location.objects.filter(purpose=Location.Purpose.PRODUCTION, is_active=True)
-        .order_by("code")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    pk = _first_location(Location.Purpose.PRODUCTION.value)
     if pk is None:
         raise ApplicationError(
             f"Operation {step.sequence} has no line-side location and there is no production location for work in progress.",

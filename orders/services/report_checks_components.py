@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
 from inventory import errors as stock_errors
@@ -22,6 +21,7 @@ from inventory.models import (
     SerialNumber,
     StockBalance,
 )
+from mes import sql
 from mes.errors import ApplicationError, InvalidInput
 from mes.quantities import quantize
 from orders import errors
@@ -108,16 +108,19 @@ def resolve_lots_and_serials(entries: list[ConsumedEntry]) -> None:
     serial_keys = {(e.item.pk, e.serial_code) for e in entries if e.serial_code}
     lots: dict[tuple[int, str], Lot] = {}
     if lot_keys:
-        query = Q()
-        for item_id, code in lot_keys:
-            query |= Q(item_id=item_id, code=code)
-        lots = {(lot.item_id, lot.code): lot for lot in Lot.objects.filter(query)}
+        where, params = _by_item_and_code("l", lot_keys)
+        rows = sql.fetch_models(f"SELECT {sql.select_columns(Lot, 'l')} FROM inventory_lot l WHERE {where}", params, [Lot])
+        lots = {(lot.item_id, lot.code): lot for lot in rows}
     serials: dict[tuple[int, str], SerialNumber] = {}
     if serial_keys:
-        query = Q()
-        for item_id, code in serial_keys:
-            query |= Q(item_id=item_id, code=code)
-        serials = {(s.item_id, s.code): s for s in SerialNumber.objects.filter(query).select_related("lot")}
+        where, params = _by_item_and_code("s", serial_keys)
+        rows = sql.fetch_models(
+            f"SELECT {sql.select_columns(SerialNumber, 's')}, {sql.select_columns(Lot, 'l')} "
+            f"FROM inventory_serialnumber s LEFT JOIN inventory_lot l ON l.id = s.lot_id WHERE {where}",
+            params,
+            [SerialNumber, sql.Part(Lot, parent="serialnumber", relation="lot")],
+        )
+        serials = {(s.item_id, s.code): s for s in rows}
     seen_serials: set[int] = set()
     today = timezone.localdate()
     for entry in entries:
@@ -153,6 +156,13 @@ def resolve_lots_and_serials(entries: list[ConsumedEntry]) -> None:
             entry.allocations = [(serial.current_location_id, Decimal(1))]
 
 
+def _by_item_and_code(alias: str, keys: set[tuple[int, str]]) -> tuple[str, list]:
+    """``(a.item_id = %s AND a.code = %s) OR …`` for the (item id, code) pairs, and its parameters."""
+    ordered = sorted(keys)
+    where = " OR ".join([f"({alias}.item_id = %s AND {alias}.code = %s)"] * len(ordered))
+    return where, [value for key in ordered for value in key]
+
+
 def backflush(
     materials: dict[int, WorkOrderMaterial], entries: list[ConsumedEntry], work_order: WorkOrder, before: Decimal, after: Decimal
 ) -> list[ConsumedEntry]:
@@ -173,25 +183,35 @@ def backflush(
     return out
 
 
+_BALANCE_FIELDS = ("id", "item", "location", "lot", "quantity", "reserved")  # in the model's field order (from_db)
+_LOCATION_FIELDS = ("id", "purpose")
+
+
 def allocate(entries: list[ConsumedEntry], line_side_location_id: int | None) -> None:
     """Choose the locations lots and untracked components are drawn from (one query)."""
     wanted = [e for e in entries if e.serial is None]
     if not wanted:
         return
-    query = Q()
-    for lot_id in {e.lot.pk for e in wanted if e.lot is not None}:
-        query |= Q(lot_id=lot_id)
-    untracked = {e.item.pk for e in wanted if e.lot is None}
+    lot_ids = sorted({e.lot.pk for e in wanted if e.lot is not None})
+    untracked = sorted({e.item.pk for e in wanted if e.lot is None})
+    conditions = []
+    if lot_ids:
+        conditions.append(f"b.lot_id IN ({sql.in_list(lot_ids)})")
     if untracked:
-        query |= Q(item_id__in=untracked, lot__isnull=True)
-    rows = (
-        StockBalance.objects.filter(query, quantity__gt=0)
-        .values_list("pk", "item_id", "lot_id", "location_id", "quantity", "reserved", "location__purpose")
-        .order_by()
+        conditions.append(f"(b.item_id IN ({sql.in_list(untracked)}) AND b.lot_id IS NULL)")
+    balances = sql.fetch_models(
+        f"SELECT {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, {sql.select_columns(Location, 'l', _LOCATION_FIELDS)} "
+        "FROM inventory_stockbalance b JOIN inventory_location l ON l.id = b.location_id "
+        f"WHERE ({' OR '.join(conditions)}) AND b.quantity > 0",
+        [*lot_ids, *untracked],
+        [
+            sql.Part(StockBalance, fields=_BALANCE_FIELDS),
+            sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
+        ],
     )
     by_key: dict[tuple[int, int | None], list[list]] = defaultdict(list)
-    for pk, item_id, lot_id, location_id, quantity, reserved, purpose in rows:
-        by_key[(item_id, lot_id)].append([location_id, quantity - reserved, purpose, pk])
+    for b in balances:
+        by_key[(b.item_id, b.lot_id)].append([b.location_id, b.quantity - b.reserved, b.location.purpose, b.pk])
     for candidates in by_key.values():
         candidates.sort(
             key=lambda c: (c[0] != line_side_location_id, c[2] != Location.Purpose.LINE_SIDE, -c[1], c[3])

@@ -46,15 +46,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from functools import cache
 
 from django.db import transaction
 
 from inventory import services as inventory
-from inventory.models import GenealogyLink, StockMove
+from inventory.models import GenealogyLink, Item, StockMove, UnitOfMeasure
+from mes import sql
 from mes.errors import ApplicationError, InvalidInput
 from mes.events import record_event
 from mes.quantities import ZERO
-from mes.rows import update_rows
+from mes.rows import update_rows, update_rows_touched
 from orders import errors
 from orders.models import (
     OperationStatus,
@@ -148,12 +150,7 @@ def production_report_create(
     check_output_input(product, good, scrap, produced_codes, scrapped_codes, produced_lot_code, first=previous is None)
     check_limits(operation, previous, good, scrap)
 
-    materials = {
-        m.item_id: m
-        for m in WorkOrderMaterial.objects.filter(work_order=work_order, operation_sequence=operation.sequence).select_related(
-            "item", "item__unit"
-        )
-    }
+    materials = operation_materials(work_order.pk, operation.sequence)
     here = RouteStep(operation.pk, operation.sequence, operation.work_center.line_side_location_id)
     entries = parse_consumed(consumed, materials, operation)
     before = operation.quantity_good + operation.quantity_scrap
@@ -161,7 +158,7 @@ def production_report_create(
     allocate(entries, here.line_side_location_id)
     output_location = finished_goods_location() if next_step is None else staging_location(next_step)
 
-    report = ProductionReport.objects.create(
+    report = ProductionReport(
         operation=operation,
         work_order=work_order,
         quantity_good=good,
@@ -171,6 +168,7 @@ def production_report_create(
         user=acting_user(user),
         recorded_at=recorded_at,
     )
+    sql.insert_rows(ProductionReport, [report])
     refs = {
         "work_order_id": work_order.pk,
         "operation_id": operation.pk,
@@ -231,11 +229,11 @@ def production_report_create(
         produced_new=previous is None,
         **refs,
     ) if output.serials or output.lots else []
-    ReportConsumption.objects.bulk_create(consumption)
+    sql.insert_rows(ReportConsumption, consumption)
     for row in output.rows:
         row.report = report
-    ReportOutput.objects.bulk_create(output.rows)
-    ReportGenealogy.objects.bulk_create([ReportGenealogy(report=report, link=link) for link in links])
+    sql.insert_rows(ReportOutput, output.rows)
+    sql.insert_rows(ReportGenealogy, [ReportGenealogy(report=report, link=link) for link in links])
     # The operation's lock covers its materials: only reports and reversals on it change them.
     for item_id, quantity in issued.items():
         materials[item_id].quantity_issued += quantity
@@ -243,7 +241,7 @@ def production_report_create(
 
     operation.quantity_good += good
     operation.quantity_scrap += scrap
-    operation.save(update_fields=["quantity_good", "quantity_scrap", "updated_at"])
+    update_rows_touched(WorkOrderOperation, [operation], ["quantity_good", "quantity_scrap"])
     if good > 0 and next_step is not None:
         make_ready(operation_id=next_step.pk, user=user, reason=f"operation {operation.sequence} reported good output")
 
@@ -268,6 +266,34 @@ def production_report_create(
     report._consumption = consumption
     report._outputs = output.rows
     return report
+
+
+@cache
+def _material_select() -> tuple[str, tuple[sql.Part, ...]]:
+    columns = ", ".join(
+        [sql.select_columns(WorkOrderMaterial, "m"), sql.select_columns(Item, "i"), sql.select_columns(UnitOfMeasure, "u")]
+    )
+    parts = (
+        sql.Part(WorkOrderMaterial, name="material"),
+        sql.Part(Item, parent="material", relation="item"),
+        sql.Part(UnitOfMeasure, parent="item", relation="unit"),
+    )
+    return columns, parts
+
+
+def operation_materials(work_order_id: int, sequence: int) -> dict[int, WorkOrderMaterial]:
+    """The order's frozen material requirements for an operation's sequence by item id, their
+    items and units attached (one query, no locks: the operation's lock covers them)."""
+    columns, parts = _material_select()
+    rows = sql.fetch_models(
+        f"SELECT {columns} FROM orders_workordermaterial m "
+        "JOIN inventory_item i ON i.id = m.item_id "
+        "JOIN inventory_unitofmeasure u ON u.code = i.unit_id "
+        "WHERE m.work_order_id = %s AND m.operation_sequence = %s ORDER BY m.id",
+        [work_order_id, sequence],
+        parts,
+    )
+    return {m.item_id: m for m in rows}
 
 
 def _issue(entries: list[ConsumedEntry], demand: tuple[str, int], refs: dict, user):
