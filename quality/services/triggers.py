@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from inventory import services as inventory
-from inventory.models import Location, Lot, SerialNumber
+from inventory.models import Item, Location, Lot, SerialNumber
 from inventory.selectors import on_hand
+from mes import sql
 from mes.models import Event
 from quality import errors
 from quality.models import InspectionPlan, Source, Trigger
@@ -27,12 +28,17 @@ from quality.services.inspections import inspection_create
 
 
 def _plans(*, item_id, trigger: str, sequence=None) -> list[InspectionPlan]:
-    plans = InspectionPlan.objects.filter(
-        item_id=item_id, trigger=trigger, is_active=True, characteristics__isnull=False
-    ).select_related("item")
-    if sequence is not None:
-        plans = plans.filter(routing_operation_sequence=sequence)
-    return list(plans.distinct().order_by("pk"))
+    """The item's active plans of ``trigger`` (for the routing operation ``sequence`` when given)
+    that have characteristics, their item attached, in pk order (one query)."""
+    query = (
+        f"SELECT {sql.select_columns(InspectionPlan, 'p')}, {sql.select_columns(Item, 'i')} "
+        "FROM quality_inspectionplan p JOIN inventory_item i ON i.id = p.item_id "
+        "WHERE p.item_id = %s AND p.trigger = %s AND p.is_active = %s "
+        + ("AND p.routing_operation_sequence = %s " if sequence is not None else "")
+        + "AND EXISTS (SELECT 1 FROM quality_characteristic c WHERE c.plan_id = p.id) ORDER BY p.id"
+    )
+    params = [item_id, str(trigger), True] + ([sequence] if sequence is not None else [])
+    return sql.fetch_models(query, params, [InspectionPlan, sql.Part(Item, parent="inspectionplan", relation="item")])
 
 
 def _inspect(
