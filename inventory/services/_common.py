@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from inventory import errors
@@ -106,7 +105,15 @@ def find_serials(item: Item, serials, *, field: str = "serials") -> list[SerialN
     for serial in objects:
         if serial.item_id != item.pk:
             raise errors.invalid(f"Serial {serial.code} is not a serial of {item.code}.", field=field, code=errors.WRONG_ITEM)
-    found = {s.code: s for s in SerialNumber.objects.filter(item=item, code__in=codes)}
+    found = {}
+    if codes:
+        rows = sql.fetch_models(
+            f"SELECT {sql.select_columns(SerialNumber, 's')} FROM inventory_serialnumber s "
+            f"WHERE s.item_id = %s AND s.code IN ({sql.in_list(codes)})",
+            [item.pk, *codes],
+            [SerialNumber],
+        )
+        found = {s.code: s for s in rows}
     missing = [code for code in codes if code not in found]
     if missing:
         raise errors.invalid(
@@ -205,18 +212,19 @@ def refresh_lot_status(lot: Lot) -> None:
 
 def refresh_lot_statuses(lots: Iterable[Lot]) -> None:
     """Lot status follows its holds and stock: on hold > available (stock) > consumed/scrapped.
-    One query for all the lots, one more per lot left without stock, one per changed lot."""
+    One query for all the lots, one or two more per lot left without stock, one for the changed lots."""
     lots = {lot.pk: lot for lot in lots if lot is not None}
     if not lots:
         return
-    states = (
-        Lot.objects.filter(pk__in=lots)
-        .annotate(
-            held=Exists(Hold.objects.filter(lot=OuterRef("pk"), status=Hold.Status.ACTIVE)),
-            stocked=Exists(StockBalance.objects.filter(lot=OuterRef("pk"), quantity__gt=0)),
-        )
-        .values_list("pk", "held", "stocked")
+    ids = sorted(lots)
+    states = sql.fetch(
+        "SELECT l.id, "
+        "EXISTS (SELECT 1 FROM inventory_hold h WHERE h.lot_id = l.id AND h.status = %s), "
+        "EXISTS (SELECT 1 FROM inventory_stockbalance b WHERE b.lot_id = l.id AND b.quantity > 0) "
+        f"FROM inventory_lot l WHERE l.id IN ({sql.in_list(ids)})",
+        [Hold.Status.ACTIVE.value, *ids],
     )
+    changed = []
     for pk, held, stocked in states:
         lot = lots[pk]
         if held:
@@ -224,14 +232,24 @@ def refresh_lot_statuses(lots: Iterable[Lot]) -> None:
         elif stocked:
             status = Lot.Status.AVAILABLE
         else:
-            last_out = StockMove.objects.filter(lot=lot, from_location__isnull=False).order_by("-pk").only("kind").first()
-            if last_out is None:
-                status = Lot.Status.AVAILABLE if not lot.moves.exists() else Lot.Status.CONSUMED
-            else:
-                status = Lot.Status.SCRAPPED if last_out.kind == StockMove.Kind.SCRAP else Lot.Status.CONSUMED
+            status = _status_without_stock(lot)
         if lot.status != status:
             lot.status = status
-            lot.save(update_fields=["status"])
+            changed.append(lot)
+    update_rows(Lot, changed, ["status"])
+
+
+def _status_without_stock(lot: Lot) -> str:
+    """A lot without stock: scrapped or consumed as its last move out was; with no move out,
+    available when it never moved (a lot just created), else consumed."""
+    last_out = sql.fetch(
+        "SELECT m.kind FROM inventory_stockmove m WHERE m.lot_id = %s AND m.from_location_id IS NOT NULL ORDER BY m.id DESC LIMIT 1",
+        [lot.pk],
+    )
+    if last_out:
+        return Lot.Status.SCRAPPED if last_out[0][0] == StockMove.Kind.SCRAP else Lot.Status.CONSUMED
+    moved = sql.fetch("SELECT 1 FROM inventory_stockmove m WHERE m.lot_id = %s LIMIT 1", [lot.pk])
+    return Lot.Status.CONSUMED if moved else Lot.Status.AVAILABLE
 
 
 def serial_enters_stock(serial: SerialNumber, location_id: int) -> None:

@@ -102,7 +102,14 @@ def serial_lots(serials: list[SerialNumber]) -> dict[int, Lot]:
     lot_ids = {s.lot_id for s in serials if s.lot_id is not None}
     if not lot_ids:
         return {}
-    return {lot.pk: lot for lot in Lot.objects.select_related("item").filter(pk__in=lot_ids)}
+    ids = sorted(lot_ids)
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(Lot, 'l')}, {sql.select_columns(Item, 'i')} "
+        f"FROM inventory_lot l JOIN inventory_item i ON i.id = l.item_id WHERE l.id IN ({sql.in_list(ids)})",
+        ids,
+        [Lot, sql.Part(Item, parent="lot", relation="item")],
+    )
+    return {lot.pk: lot for lot in rows}
 
 
 def lot_of(item: Item, serials: list[SerialNumber], lots: dict[int, Lot] | None = None) -> Lot | None:
