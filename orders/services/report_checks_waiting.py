@@ -7,10 +7,23 @@ from __future__ import annotations
 
 from inventory import errors as stock_errors
 from inventory.models import Lot, SerialNumber
+from mes import sql
 from mes.errors import ApplicationError, InvalidInput
 from orders import errors
-from orders.models import ProductionReport, ReportOutput, WorkOrder, WorkOrderOperation
+from orders.models import ProductionReport, WorkOrder, WorkOrderOperation
 from orders.services.report_checks import GOOD_ACTIONS, HANDLED_ACTIONS, hold_reasons
+
+
+# The output rows of an operation's reports that stand (not reversed); parameters: the
+# operation's pk, then _STANDING_PARAMS.
+_OUTPUTS = "FROM orders_reportoutput o JOIN orders_productionreport r ON r.id = o.report_id"
+_STANDING = (
+    "r.operation_id = %s AND r.kind = %s "
+    "AND NOT EXISTS (SELECT 1 FROM orders_productionreport x WHERE x.reverses_id = r.id)"
+)
+_STANDING_PARAMS = (ProductionReport.Kind.REPORT.value,)
+_GOOD = tuple(action.value for action in GOOD_ACTIONS)
+_HANDLED = tuple(action.value for action in HANDLED_ACTIONS)
 
 
 def waiting_serials(
@@ -21,27 +34,24 @@ def waiting_serials(
         return []
     if len(set(codes)) != len(codes):
         raise InvalidInput("A serial number is listed twice.", field=field, code="duplicate_serial")
-    passed = {
-        row.serial.code: row.serial
-        for row in ReportOutput.objects.filter(
-            report__operation=previous,
-            report__kind=ProductionReport.Kind.REPORT,
-            report__reversed_by__isnull=True,
-            action__in=GOOD_ACTIONS,
-            serial__item_id=work_order.item_id,
-            serial__code__in=codes,
-        ).select_related("serial", "serial__lot")
-    }
-    handled = set(
-        ReportOutput.objects.filter(
-            report__operation=operation,
-            report__kind=ProductionReport.Kind.REPORT,
-            report__reversed_by__isnull=True,
-            action__in=HANDLED_ACTIONS,
-            serial__code__in=codes,
-            serial__item_id=work_order.item_id,
-        ).values_list("serial__code", flat=True)
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(SerialNumber, 's')}, {sql.select_columns(Lot, 'l')} {_OUTPUTS} "
+        "JOIN inventory_serialnumber s ON s.id = o.serial_id LEFT JOIN inventory_lot l ON l.id = s.lot_id "
+        f"WHERE {_STANDING} AND o.action IN ({sql.in_list(_GOOD)}) "
+        f"AND s.item_id = %s AND s.code IN ({sql.in_list(codes)}) ORDER BY o.id",
+        [previous.pk, *_STANDING_PARAMS, *_GOOD, work_order.item_id, *codes],
+        [SerialNumber, sql.Part(Lot, parent="serialnumber", relation="lot")],
     )
+    passed = {serial.code: serial for serial in rows}
+    handled = {
+        code
+        for (code,) in sql.fetch(
+            f"SELECT s.code {_OUTPUTS} JOIN inventory_serialnumber s ON s.id = o.serial_id "
+            f"WHERE {_STANDING} AND o.action IN ({sql.in_list(_HANDLED)}) "
+            f"AND s.item_id = %s AND s.code IN ({sql.in_list(codes)})",
+            [operation.pk, *_STANDING_PARAMS, *_HANDLED, work_order.item_id, *codes],
+        )
+    }
     missing = [code for code in codes if code not in passed or code in handled]
     if missing:
         raise ApplicationError(
@@ -61,18 +71,13 @@ def waiting_serials(
 
 
 def waiting_lot(*, work_order: WorkOrder, previous: WorkOrderOperation, code: str | None) -> Lot:
-    lots = {
-        lot.code: lot
-        for lot in Lot.objects.filter(
-            pk__in=ReportOutput.objects.filter(
-                report__operation=previous,
-                report__kind=ProductionReport.Kind.REPORT,
-                report__reversed_by__isnull=True,
-                action__in=GOOD_ACTIONS,
-                lot__isnull=False,
-            ).values("lot_id")
-        )
-    }
+    rows = sql.fetch_models(
+        f"SELECT {sql.select_columns(Lot, 'l')} FROM inventory_lot l WHERE l.id IN (SELECT o.lot_id {_OUTPUTS} "
+        f"WHERE {_STANDING} AND o.action IN ({sql.in_list(_GOOD)}) AND o.lot_id IS NOT NULL) ORDER BY l.id",
+        [previous.pk, *_STANDING_PARAMS, *_GOOD],
+        [Lot],
+    )
+    lots = {lot.code: lot for lot in rows}
     if code:
         if code not in lots:
             raise ApplicationError(

@@ -48,7 +48,8 @@ from collections import defaultdict
 from decimal import Decimal
 from functools import cache
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.utils import timezone
 
 from inventory import services as inventory
 from inventory.models import GenealogyLink, Item, StockMove, UnitOfMeasure
@@ -56,7 +57,7 @@ from mes import sql
 from mes.errors import ApplicationError, InvalidInput
 from mes.events import record_event
 from mes.quantities import ZERO
-from mes.rows import update_rows, update_rows_touched
+from mes.rows import update_rows
 from orders import errors
 from orders.models import (
     OperationStatus,
@@ -241,7 +242,7 @@ def production_report_create(
 
     operation.quantity_good += good
     operation.quantity_scrap += scrap
-    update_rows_touched(WorkOrderOperation, [operation], ["quantity_good", "quantity_scrap"])
+    _save_counters(operation)
     if good > 0 and next_step is not None:
         make_ready(operation_id=next_step.pk, user=user, reason=f"operation {operation.sequence} reported good output")
 
@@ -266,6 +267,17 @@ def production_report_create(
     report._consumption = consumption
     report._outputs = output.rows
     return report
+
+
+_SAVE_COUNTERS = "UPDATE orders_workorderoperation SET quantity_good = %s, quantity_scrap = %s, updated_at = %s WHERE id = %s"
+
+
+def _save_counters(operation: WorkOrderOperation) -> None:
+    """Write the operation's good and scrap totals (and ``updated_at``) in one UPDATE."""
+    connection = connections[router.db_for_write(WorkOrderOperation)]
+    operation.updated_at = timezone.now()
+    fields = [WorkOrderOperation._meta.get_field(name) for name in ("quantity_good", "quantity_scrap", "updated_at")]
+    sql.execute(_SAVE_COUNTERS, [f.get_db_prep_save(getattr(operation, f.attname), connection) for f in fields] + [operation.pk])
 
 
 @cache
