@@ -58,8 +58,13 @@ def _fields(model: type[Model], names: tuple[str, ...] | None):
 def select_columns(model: type[Model], alias: str, fields: Iterable[str] | None = None) -> str:
     """``alias."col", …`` for ``fields`` (names or attnames; every concrete field by default),
     in the order :func:`fetch_models` expects them."""
-    quote = _connection(model).ops.quote_name
-    return ", ".join(f"{quote(alias)}.{quote(f.column)}" for f in _fields(model, tuple(fields) if fields is not None else None))
+    return _select_columns(_connection(model).alias, model, alias, tuple(fields) if fields is not None else None)
+
+
+@lru_cache(maxsize=None)
+def _select_columns(connection_alias: str, model: type[Model], alias: str, fields: tuple[str, ...] | None) -> str:
+    quote = connections[connection_alias].ops.quote_name
+    return ", ".join(f"{quote(alias)}.{quote(f.column)}" for f in _fields(model, fields))
 
 
 @lru_cache(maxsize=None)
@@ -143,7 +148,7 @@ def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: in
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
     columns = ", ".join(quote(f.column) for f in fields)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and rows > 1:
         arrays = ", ".join(f"%s::{f.cast_db_type(connection) or f.db_type(connection)}[]" for f in fields)
         source = f"SELECT * FROM unnest({arrays})"
     else:
@@ -167,9 +172,11 @@ def insert_rows(model: type[Model], objects: Sequence[Model]) -> list[Model]:
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
                 field.pre_save(obj, add=True)
     names = tuple(f.name for f in fields)
-    postgres = connection.vendor == "postgresql"
-    sql = _insert_sql(connection.alias, model, names, 1 if postgres else len(objects))
-    if postgres:
+    # PostgreSQL takes several rows as one array a column (one statement text whatever their
+    # number); a single row as plain values, which costs less to send than one-element arrays.
+    arrays = connection.vendor == "postgresql" and len(objects) > 1
+    sql = _insert_sql(connection.alias, model, names, 2 if arrays else len(objects))
+    if arrays:
         params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects] for f in fields]
     else:
         params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects for f in fields]
