@@ -52,12 +52,15 @@ def _fields(model: type[Model], names: tuple[str, ...] | None):
     if names is None:
         return tuple(concrete)
     by_name = {f.name: f for f in concrete} | {f.attname: f for f in concrete}
-    return tuple(by_name[name] for name in names)
+    wanted = {by_name[name] for name in names}
+    # In the model's own order, whatever order they were named in: ``Model.from_db`` places
+    # values by that order when it gets only some of the fields.
+    return tuple(f for f in concrete if f in wanted)
 
 
 def select_columns(model: type[Model], alias: str, fields: Iterable[str] | None = None) -> str:
     """``alias."col", …`` for ``fields`` (names or attnames; every concrete field by default),
-    in the order :func:`fetch_models` expects them."""
+    in the model's field order, which is what :func:`fetch_models` expects."""
     return _select_columns(_connection(model).alias, model, alias, tuple(fields) if fields is not None else None)
 
 

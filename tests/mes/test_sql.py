@@ -48,3 +48,16 @@ def test_insert_rows_writes_every_row_in_one_statement_and_sets_their_keys():
     assert all(row.pk for row in rows)
     assert {b.pk: b.quantity for b in StockBalance.objects.filter(item=item)} == {row.pk: row.quantity for row in rows}
     assert all(b.updated_at is not None for b in StockBalance.objects.filter(item=item))
+
+
+def test_some_fields_named_in_any_order_come_back_in_their_own_fields():
+    item = ItemFactory()
+    location = LocationFactory()
+    balance = StockBalance.objects.create(item=item, location=location, quantity=Decimal("4.000"), reserved=Decimal("1.000"))
+    fields = ["reserved", "location", "quantity", "id", "item"]
+    (row,) = sql.fetch_models(
+        f"SELECT {sql.select_columns(StockBalance, 'b', fields)} FROM inventory_stockbalance b WHERE b.id = %s",
+        [balance.pk],
+        [sql.Part(StockBalance, fields=fields)],
+    )
+    assert (row.pk, row.item_id, row.location_id, row.quantity, row.reserved) == (balance.pk, item.pk, location.pk, Decimal("4.000"), Decimal("1.000"))
