@@ -144,6 +144,9 @@ def execute(sql: str, params: Sequence = ()) -> int:
         return cursor.rowcount
 
 
+VALUES_UP_TO = 8
+
+
 @lru_cache(maxsize=None)
 def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: int) -> str:
     connection = connections[alias]
@@ -151,7 +154,7 @@ def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: in
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
     columns = ", ".join(quote(f.column) for f in fields)
-    if connection.vendor == "postgresql" and rows > 1:
+    if rows == 0:  # PostgreSQL, any number of rows
         arrays = ", ".join(f"%s::{f.cast_db_type(connection) or f.db_type(connection)}[]" for f in fields)
         source = f"SELECT * FROM unnest({arrays})"
     else:
@@ -175,10 +178,10 @@ def insert_rows(model: type[Model], objects: Sequence[Model]) -> list[Model]:
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
                 field.pre_save(obj, add=True)
     names = tuple(f.name for f in fields)
-    # PostgreSQL takes several rows as one array a column (one statement text whatever their
-    # number); a single row as plain values, which costs less to send than one-element arrays.
-    arrays = connection.vendor == "postgresql" and len(objects) > 1
-    sql = _insert_sql(connection.alias, model, names, 2 if arrays else len(objects))
+    # PostgreSQL takes many rows as one array a column (one statement text whatever their
+    # number); a few rows as plain values, which cost less to send than short arrays.
+    arrays = connection.vendor == "postgresql" and len(objects) > VALUES_UP_TO
+    sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects))
     if arrays:
         params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects] for f in fields]
     else:
