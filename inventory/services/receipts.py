@@ -55,7 +55,6 @@ def receive(
     return moves
 
 
-@transaction.atomic
 def produce(
     *,
     item,
@@ -71,10 +70,24 @@ def produce(
     document_id: str = "",
     reference: str = "",
     user,
+    savepoint: bool = True,
 ) -> list[StockMove]:
     """Production output into ``location`` (creates the lot/serials), linked in the genealogy to
     ``consumed``: ``(lot or serial, quantity)`` pairs, optionally ``(node, quantity, produced serial
-    code)`` to say which produced serial a component went into."""
+    code)`` to say which produced serial a component went into.
+
+    ``savepoint=False``: inside a caller's transaction that is rolled back whole on any refusal
+    (a production report), take no savepoint of its own."""
+    with transaction.atomic(savepoint=savepoint):
+        return _produce(
+            item=item, location=location, quantity=quantity, lot_code=lot_code, serial_codes=serial_codes,
+            expires_on=expires_on, work_order_id=work_order_id, operation_id=operation_id, consumed=consumed,
+            document_type=document_type, document_id=document_id, reference=reference, user=user,
+        )
+
+
+def _produce(*, item, location, quantity, lot_code, serial_codes, expires_on, work_order_id, operation_id, consumed,
+             document_type, document_id, reference, user) -> list[StockMove]:
     from inventory.services.genealogy import link_consumed
 
     item = locked_item(item)

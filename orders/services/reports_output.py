@@ -62,6 +62,7 @@ def post_output(
                 lot_code=produced_lot_code,
                 serial_codes=produced_codes or None,
                 user=user,
+                savepoint=False,  # a refusal rolls the whole report back
                 **refs,
             )
             for move in moves:
