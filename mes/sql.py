@@ -19,8 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from django.db import connections, router
-from django.db.models import Model
+import datetime as dt
+from decimal import Decimal
+
+from django.db import connections, models, router
+from django.db.models import Model, signals
+from django.db.models.base import ModelState
 
 
 def _connection(model: type[Model] | None = None, write: bool = False):
@@ -80,6 +84,15 @@ def _converters(alias: str, model: type[Model], names: tuple[str, ...] | None):
     return tuple(out)
 
 
+@lru_cache(maxsize=None)
+def _plain_init(model: type[Model]) -> bool:
+    """Whether an instance read from the database may be built by setting its attributes, as
+    ``Model.__init__`` would (no ``__init__`` of its own, nobody listening to its init signals)."""
+    return model.__init__ is Model.__init__ and not (
+        signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+    )
+
+
 def _build(connection, model: type[Model], names: tuple[str, ...] | None, values: Sequence) -> Model:
     converted = []
     for value, (col, converters) in zip(values, _converters(connection.alias, model, names), strict=True):
@@ -87,7 +100,13 @@ def _build(connection, model: type[Model], names: tuple[str, ...] | None, values
             value = converter(value, col, connection)
         converted.append(value)
     attnames = [f.attname for f in _fields(model, names)]
-    return model.from_db(connection.alias, attnames, converted)
+    if not _plain_init(model):
+        return model.from_db(connection.alias, attnames, converted)
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    state.adding, state.db = False, connection.alias
+    obj.__dict__.update(zip(attnames, converted))
+    return obj
 
 
 class Part:
@@ -144,11 +163,49 @@ def execute(sql: str, params: Sequence = ()) -> int:
         return cursor.rowcount
 
 
-VALUES_UP_TO = 8
+VALUES_UP_TO = 50  # parameters
+
+# What PostgreSQL's driver takes as it is, by the kind of column: a value of exactly such a type
+# needs no preparing by its field (whose preparing would return it unchanged).
+_AS_IS = {
+    "CharField": (str,), "TextField": (str,), "SlugField": (str,),
+    "IntegerField": (int,), "BigIntegerField": (int,), "SmallIntegerField": (int,), "PositiveIntegerField": (int,),
+    "PositiveSmallIntegerField": (int,), "PositiveBigIntegerField": (int,), "AutoField": (int,), "BigAutoField": (int,),
+    "DecimalField": (Decimal,), "BooleanField": (bool,), "DateField": (dt.date,), "DateTimeField": (dt.datetime,),
+}
+_BASES = {name: getattr(models, name) for name in _AS_IS}
 
 
 @lru_cache(maxsize=None)
-def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: int) -> str:
+def _preparing(alias: str, model: type[Model]) -> tuple:
+    """(field, types taken as they are or ``()``) for every concrete field but the auto primary
+    key. Only on PostgreSQL, and only for fields that prepare values as Django's own class does."""
+    meta = model._meta
+    out = []
+    for field in meta.concrete_fields:
+        if field is meta.pk:
+            continue
+        target = field.target_field if field.many_to_one else field
+        base = _BASES.get(target.get_internal_type())
+        plain = (
+            connections[alias].vendor == "postgresql"
+            and base is not None
+            and isinstance(target, base)
+            and all(getattr(type(target), m) is getattr(base, m) for m in ("get_prep_value", "get_db_prep_value", "get_db_prep_save"))
+            and (target is field or type(field).get_db_prep_save is models.ForeignKey.get_db_prep_save)
+        )
+        out.append((field, _AS_IS[target.get_internal_type()] if plain else ()))
+    return tuple(out)
+
+
+def _prepared(field, types, value, connection):
+    if value is None or (type(value) in types and (types[0] is not dt.datetime or value.tzinfo is not None)):
+        return value
+    return field.get_db_prep_save(value, connection)
+
+
+@lru_cache(maxsize=None)
+def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: int, skip: tuple[str, ...] = ()) -> str:
     connection = connections[alias]
     quote = connection.ops.quote_name
     meta = model._meta
@@ -160,37 +217,57 @@ def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: in
     else:
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         source = "VALUES " + ", ".join([one] * rows)
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) {source} RETURNING {quote(meta.pk.column)}"
+    returning = quote(meta.pk.column)
+    if skip:
+        keys = ", ".join(quote(meta.get_field(name).column) for name in skip)
+        source += f" ON CONFLICT ({keys}) DO NOTHING"
+        returning += ", " + keys
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) {source} RETURNING {returning}"
 
 
-def insert_rows(model: type[Model], objects: Sequence[Model]) -> list[Model]:
+def insert_rows(model: type[Model], objects: Sequence[Model], *, skip_conflicts_on: Sequence[str] = ()) -> list[Model]:
     """Insert ``objects`` (new rows of ``model``, every concrete field but the auto primary key
     as it is on them; ``auto_now``/``auto_now_add`` stamped like ``bulk_create``) in one
-    statement, and set their primary keys. No ``save()``, no signals."""
+    statement, and set their primary keys. No ``save()``, no signals.
+
+    ``skip_conflicts_on`` (the fields of a unique constraint): objects whose key is taken are not
+    inserted (``ON CONFLICT DO NOTHING``; a key being inserted by a transaction still open is
+    waited for) and keep no primary key; the objects inserted are returned."""
     objects = list(objects)
     if not objects:
         return objects
     connection = _connection(model, write=True)
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    preparing = _preparing(connection.alias, model)
+    fields = [field for field, _ in preparing]
+    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
     for obj in objects:
-        for field in fields:
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                field.pre_save(obj, add=True)
+        for field in stamped:
+            field.pre_save(obj, add=True)
     names = tuple(f.name for f in fields)
     # PostgreSQL takes many rows as one array a column (one statement text whatever their
-    # number); a few rows as plain values, which cost less to send than short arrays.
-    arrays = connection.vendor == "postgresql" and len(objects) > VALUES_UP_TO
-    sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects))
+    # number); a few rows as plain values, which cost less to send than short arrays, as long as
+    # psycopg keeps the statement's parsing (up to 50 parameters).
+    arrays = connection.vendor == "postgresql" and len(objects) * len(fields) > VALUES_UP_TO
+    skip = tuple(skip_conflicts_on)
+    sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects), skip)
     if arrays:
-        params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects] for f in fields]
+        params = [[_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects] for f, types in preparing]
     else:
-        params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects for f in fields]
+        params = [_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects for f, types in preparing]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        ids = [row[0] for row in cursor.fetchall()]
-    for obj, pk in zip(objects, ids, strict=True):
-        obj.pk = pk
+        returned = cursor.fetchall()
+    if skip:
+        attnames = [model._meta.get_field(name).attname for name in skip]
+        by_key = {tuple(getattr(obj, a) for a in attnames): obj for obj in objects}
+        objects = []
+        for pk, *key in returned:
+            objects.append(by_key[tuple(key)])
+            objects[-1].pk = pk
+    else:
+        for obj, (pk,) in zip(objects, returned, strict=True):
+            obj.pk = pk
+    for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
     return objects
