@@ -15,6 +15,7 @@ from orders.api.report_serializers import (  # noqa: F401 - the shop-floor API's
     ProductionReportSerializer,
     ReversalInputSerializer,
     quantity,
+    report_input,
 )
 from orders.models import (
     DowntimeEvent,

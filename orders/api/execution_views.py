@@ -99,10 +99,8 @@ class OperationExecutionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def reports(self, request, pk=None):
-        body = s.ProductionReportInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         # the service finds (404) and locks the operation itself: one query fewer on the busiest endpoint
-        report = services.production_report_create(operation=int(pk), user=request.user, **body.validated_data)
+        report = services.production_report_create(operation=int(pk), user=request.user, **s.report_input(request.data))
         data = s.ProductionReportSerializer(report, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
 
