@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Callable
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -66,9 +68,32 @@ def record_event(
     return event
 
 
+_batch: ContextVar[list[Event] | None] = ContextVar("mes_events_batch", default=None)
+
+
+@contextmanager
+def events_batched():
+    """Inside this block (or a function it decorates) the events recorded are kept and written in
+    one insert when it ends; their reactions run then, in the order the events were recorded.
+    For a service whose refusals fail it whole (nothing inside catches one and goes on): the
+    events of a failed block are dropped with its transaction. Nested blocks write with the
+    outermost one."""
+    if _batch.get() is not None:
+        yield
+        return
+    token = _batch.set([])
+    try:
+        yield
+        rows = _batch.get()
+    finally:
+        _batch.reset(token)
+    _write(rows)
+
+
 def record_events(events: list[dict[str, Any]]) -> list[Event]:
     """Several events (each with :func:`record_event`'s arguments) written in one statement, in
-    order; their reactions run after all are written, in the same order."""
+    order; their reactions run after all are written, in the same order. Inside
+    :func:`events_batched` they are written when the block ends (their ids are set then)."""
     if not transaction.get_connection().in_atomic_block:
         raise OutsideTransaction("record_event must be called inside the service's transaction")
     if not events:
@@ -91,12 +116,22 @@ def record_events(events: list[dict[str, Any]]) -> list[Event]:
                 request_id=request_id,
             )
         )
+    batch = _batch.get()
+    if batch is not None:
+        batch.extend(rows)
+        return rows
+    _write(rows)
+    return rows
+
+
+def _write(rows: list[Event]) -> None:
+    if not rows:
+        return
     sql.insert_rows(Event, rows)
     for event in rows:
         for reaction in _reactions.get(event.type, ()):
             reaction(event)
     _kick_relay_on_commit()
-    return rows
 
 
 def _kick_relay_on_commit() -> None:

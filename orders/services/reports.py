@@ -55,7 +55,7 @@ from inventory import services as inventory
 from inventory.models import GenealogyLink, Item, StockMove, UnitOfMeasure
 from mes import sql
 from mes.errors import ApplicationError, InvalidInput
-from mes.events import record_event
+from mes.events import events_batched, record_event
 from mes.quantities import ZERO
 from mes.rows import update_rows
 from orders import errors
@@ -96,6 +96,7 @@ from orders.services.reports_output import Output, post_output
 __all__ = ["DOCUMENT_TYPE", "GOOD_ACTIONS", "HANDLED_ACTIONS", "production_report_create", "report_links", "report_moves"]
 
 @transaction.atomic
+@events_batched()  # the report's events (issues, output, the report) in one insert
 def production_report_create(
     *,
     operation: WorkOrderOperation | int,

@@ -35,3 +35,37 @@ def test_a_kick_lost_with_a_rolled_back_savepoint_is_added_again(django_capture_
         record_event(type="test.kept", aggregate_type="thing", aggregate_id=2, payload={})
     assert list(Event.objects.values_list("type", flat=True)) == ["test.kept"]
     assert len(callbacks) == 1
+
+
+def test_a_batched_block_writes_its_events_in_one_insert_when_it_ends_and_reacts_then():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mes.events import _reactions, events_batched, react_to
+
+    seen = []
+    react_to("test.batched", lambda event: seen.append((event.pk, Event.objects.filter(pk=event.pk).exists())))
+    try:
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            with events_batched():
+                first = record_event(type="test.batched", aggregate_type="thing", aggregate_id=1, payload={"n": 1})
+                with events_batched():  # nested: written with the outer block
+                    record_events([{"type": "test.other", "aggregate_type": "thing", "aggregate_id": 2, "payload": {}}])
+                assert first.pk is None and seen == [] and not Event.objects.exists()
+                inside = len(queries.captured_queries)
+            assert len(queries.captured_queries) == inside + 1 + 1  # the insert, then the reaction's read
+    finally:
+        _reactions.pop("test.batched")
+    assert list(Event.objects.order_by("pk").values_list("type", flat=True)) == ["test.batched", "test.other"]
+    assert seen == [(first.pk, True)]
+
+
+def test_a_failed_batched_block_writes_nothing():
+    from mes.events import events_batched
+
+    with pytest.raises(RuntimeError), transaction.atomic(), events_batched():
+        record_event(type="test.failed", aggregate_type="thing", aggregate_id=1, payload={})
+        raise RuntimeError
+    with transaction.atomic():
+        record_event(type="test.after", aggregate_type="thing", aggregate_id=2, payload={})
+    assert list(Event.objects.values_list("type", flat=True)) == ["test.after"]
