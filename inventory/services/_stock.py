@@ -56,23 +56,16 @@ def relock_serials(serials: list[SerialNumber], item: Item) -> list[SerialNumber
 
 
 def new_serials(item: Item, codes: list[str], *, lot: Lot | None, location_id: int) -> list[SerialNumber]:
-    """Create serials that must not exist yet (receipt, production)."""
-    taken = [
-        code
-        for (code,) in sql.fetch(
-            f"SELECT s.code FROM inventory_serialnumber s WHERE s.item_id = %s AND s.code IN ({sql.in_list(codes)})",
-            [item.pk, *codes],
-        )
+    """Create serials that must not exist yet (receipt, production): one insert that skips the
+    codes already taken (also by a transaction committing meanwhile), refused if there are any
+    (the caller's transaction then rolls back those it inserted)."""
+    serials = [
+        SerialNumber(item=item, code=code, lot=lot, current_location_id=location_id, status=SerialNumber.Status.AVAILABLE)
+        for code in codes
     ]
-    if taken:
-        raise errors.SerialAlreadyExists(item=item, codes=sorted(taken))
-    serials = sql.insert_rows(
-        SerialNumber,
-        [
-            SerialNumber(item=item, code=code, lot=lot, current_location_id=location_id, status=SerialNumber.Status.AVAILABLE)
-            for code in codes
-        ],
-    )
+    inserted = sql.insert_rows(SerialNumber, serials, skip_conflicts_on=("item", "code"))
+    if len(inserted) != len(serials):
+        raise errors.SerialAlreadyExists(item=item, codes=sorted(s.code for s in serials if s.pk is None))
     for serial in serials:
         serial.item = item
     return serials
