@@ -16,6 +16,8 @@ from django.db import connections, router
 from django.db.models import Model
 from django.utils import timezone
 
+from mes.sql import cursor as statement_cursor
+
 
 def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) -> None:
     """Write ``fields`` of ``objects`` (saved rows of ``model``) as they are on the objects."""
@@ -31,7 +33,7 @@ def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[s
     if connection.vendor != "postgresql":
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
         rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in columns] + [o.pk] for o in objects]
-        with connection.cursor() as cursor:
+        with statement_cursor(connection) as cursor:
             cursor.executemany(f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s", rows)
         return
     sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
@@ -44,7 +46,7 @@ def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[s
     params = [[pk.get_db_prep_value(o.pk, connection) for o in objects]]
     for field in columns:
         params.append([field.get_db_prep_save(getattr(o, field.attname), connection) for o in objects])
-    with connection.cursor() as cursor:
+    with statement_cursor(connection) as cursor:
         cursor.execute(sql, params)
 
 

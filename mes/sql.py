@@ -17,6 +17,7 @@ PostgreSQL and SQLite: ``IN`` lists from :func:`in_list`, row locks from :func:`
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 import datetime as dt
@@ -30,6 +31,24 @@ from django.db.models.base import ModelState
 def _connection(model: type[Model] | None = None, write: bool = False):
     alias = (router.db_for_write(model) if write else router.db_for_read(model)) if model is not None else "default"
     return connections[alias or "default"]
+
+
+@contextmanager
+def cursor(connection=None):
+    """A cursor to run a statement on: the connection's own kept cursor (a new cursor for every
+    statement costs more CPU in Django's and psycopg's wrappers than a short statement itself), or,
+    while statements are being captured (tests, ``DEBUG``), a new one as ``connection.cursor()``
+    gives, so every statement is seen."""
+    connection = connection or _connection()
+    if connection.queries_logged:
+        with connection.cursor() as fresh:
+            yield fresh
+        return
+    kept = getattr(connection, "_mes_kept_cursor", None)
+    if kept is None or kept[0] is not connection.connection:  # none yet, or the connection was replaced
+        wrapper = connection.cursor()  # connects first when needed
+        kept = connection._mes_kept_cursor = (connection.connection, wrapper)
+    yield kept[1]
 
 
 def in_list(values: Sequence) -> str:
@@ -128,9 +147,9 @@ def fetch_models(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]
     where the columns are NULL)."""
     parts = [p if isinstance(p, Part) else Part(p) for p in parts]
     connection = _connection(parts[0].model)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    with cursor(connection) as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
     out = []
     for row in rows:
         built: dict[str, Model | None] = {}
@@ -151,16 +170,16 @@ def fetch_models(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]
 
 
 def fetch(sql: str, params: Sequence = ()) -> list[tuple]:
-    with _connection().cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    with cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
 
 
 def execute(sql: str, params: Sequence = ()) -> int:
     """Run a statement; the number of rows it changed."""
-    with _connection().cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    with cursor() as cur:
+        cur.execute(sql, params)
+        return cur.rowcount
 
 
 VALUES_UP_TO = 50  # parameters
@@ -254,9 +273,9 @@ def insert_rows(model: type[Model], objects: Sequence[Model], *, skip_conflicts_
         params = [[_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects] for f, types in preparing]
     else:
         params = [_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects for f, types in preparing]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchall()
+    with cursor(connection) as cur:
+        cur.execute(sql, params)
+        returned = cur.fetchall()
     if skip:
         attnames = [model._meta.get_field(name).attname for name in skip]
         by_key = {tuple(getattr(obj, a) for a in attnames): obj for obj in objects}

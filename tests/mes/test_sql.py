@@ -61,3 +61,17 @@ def test_some_fields_named_in_any_order_come_back_in_their_own_fields():
         [sql.Part(StockBalance, fields=fields)],
     )
     assert (row.pk, row.item_id, row.location_id, row.quantity, row.reserved) == (balance.pk, item.pk, location.pk, Decimal("4.000"), Decimal("1.000"))
+
+
+def test_statements_run_on_the_connections_kept_cursor_unless_they_are_being_captured():
+    with sql.cursor() as first:
+        pass
+    with sql.cursor() as second:
+        pass
+    assert first is second
+    assert sql.fetch("SELECT 1") == [(1,)]
+    with CaptureQueriesContext(connection) as queries:
+        with sql.cursor() as captured:
+            assert captured is not first
+        assert sql.fetch("SELECT 2") == [(2,)]
+    assert [q["sql"] for q in queries.captured_queries] == ["SELECT 2"]
