@@ -72,6 +72,18 @@ def parse_args():
     return parser.parse_args()
 
 
+def reference_loop_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (best of five): how fast this machine's cores
+    are right now. On a shared machine it moves by a third from one minute to the next; figures
+    taken at different times compare only beside it (about 45 ms on a quiet one)."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -330,12 +342,14 @@ def main() -> None:
     server = start_server(args, database_url)
     mode = f"gthread {args.workers}x{args.threads}" if args.threads > 1 else f"{args.workers} sync workers"
     log(f"gunicorn up ({mode}); {args.clients} tablets in {args.processes} processes for {args.warmup:.0f}+{args.duration:.0f} s")
+    reference_before = reference_loop_ms()
     load_before = os.getloadavg()
     try:
         rows, cpu = drive(args, tablets, server)
     finally:
         stop_server(server)
     load_after = os.getloadavg()
+    reference_after = reference_loop_ms()
 
     measured = [row for row in rows if row[0]]
     ok = [row for row in measured if row[2] == 201]
@@ -358,6 +372,7 @@ def main() -> None:
     print(f"retries with the same key:             {retries} (all replays: {'yes' if not any('retries' in p for p in problems) else 'NO'})")
     print(f"all requests incl. warm-up:            {len(rows)}, acknowledged {sum(1 for r in rows if r[2] == 201)}")
     print(f"load average before / after:           {load_before[0]:.2f} / {load_after[0]:.2f}")
+    print(f"reference loop before / after (ms):    {reference_before:.1f} / {reference_after:.1f} (the machine's speed; lower is faster)")
     if ok:
         cores = os.cpu_count() or 1
         own = cpu["web"] + cpu["database"] + cpu["clients"]
