@@ -21,9 +21,24 @@ from mes.sql import cursor as statement_cursor
 
 def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) -> None:
     """Write ``fields`` of ``objects`` (saved rows of ``model``) as they are on the objects."""
+    statements = update_statements(model, objects, fields)
+    if not statements:
+        return
+    using = router.db_for_write(model)
+    with statement_cursor(connections[using]) as cursor:
+        if len(statements) > 1 and all(sql == statements[0][0] for sql, _ in statements):
+            cursor.executemany(statements[0][0], [params for _, params in statements])
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+
+def update_statements(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) -> list[tuple[str, list]]:
+    """The statements :func:`update_rows` runs, to run them or send them with other writes
+    (``mes.sql.write_together``): one on PostgreSQL, one a row elsewhere."""
     objects = list(objects)
     if not objects:
-        return
+        return []
     using = router.db_for_write(model)
     connection = connections[using]
     meta = model._meta
@@ -32,10 +47,8 @@ def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[s
     quote = connection.ops.quote_name
     if connection.vendor != "postgresql":
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
-        rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in columns] + [o.pk] for o in objects]
-        with statement_cursor(connection) as cursor:
-            cursor.executemany(f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s", rows)
-        return
+        sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s"
+        return [(sql, [f.get_db_prep_save(getattr(o, f.attname), connection) for f in columns] + [o.pk]) for o in objects]
     sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
     arrays = ", ".join(f"%s::{f.cast_db_type(connection) or f.db_type(connection)}[]" for f in [pk, *columns])
     names = ", ".join(quote(f.column) for f in [pk, *columns])
@@ -46,8 +59,7 @@ def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[s
     params = [[pk.get_db_prep_value(o.pk, connection) for o in objects]]
     for field in columns:
         params.append([field.get_db_prep_save(getattr(o, field.attname), connection) for o in objects])
-    with statement_cursor(connection) as cursor:
-        cursor.execute(sql, params)
+    return [(sql, params)]
 
 
 def update_rows_touched(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) -> None:

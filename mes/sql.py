@@ -224,7 +224,9 @@ def _prepared(field, types, value, connection):
 
 
 @lru_cache(maxsize=None)
-def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: int, skip: tuple[str, ...] = ()) -> str:
+def _insert_sql(
+    alias: str, model: type[Model], names: tuple[str, ...], rows: int, skip: tuple[str, ...] = (), returning: bool = True
+) -> str:
     connection = connections[alias]
     quote = connection.ops.quote_name
     meta = model._meta
@@ -236,12 +238,12 @@ def _insert_sql(alias: str, model: type[Model], names: tuple[str, ...], rows: in
     else:
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         source = "VALUES " + ", ".join([one] * rows)
-    returning = quote(meta.pk.column)
+    returned = quote(meta.pk.column)
     if skip:
         keys = ", ".join(quote(meta.get_field(name).column) for name in skip)
         source += f" ON CONFLICT ({keys}) DO NOTHING"
-        returning += ", " + keys
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) {source} RETURNING {returning}"
+        returned += ", " + keys
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) {source}" + (f" RETURNING {returned}" if returning else "")
 
 
 def insert_rows(model: type[Model], objects: Sequence[Model], *, skip_conflicts_on: Sequence[str] = ()) -> list[Model]:
@@ -290,3 +292,45 @@ def insert_rows(model: type[Model], objects: Sequence[Model], *, skip_conflicts_
         obj._state.adding = False
         obj._state.db = connection.alias
     return objects
+
+
+def insert_statement(model: type[Model], objects: Sequence[Model]) -> list[tuple[str, list]]:
+    """The insert of :func:`insert_rows`, returning nothing (the objects get no primary key), to
+    send with other writes (:func:`write_together`); on PostgreSQL one array a column, so the
+    statement has few parameters whatever the number of rows."""
+    objects = list(objects)
+    if not objects:
+        return []
+    connection = _connection(model, write=True)
+    preparing = _preparing(connection.alias, model)
+    fields = [field for field, _ in preparing]
+    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    for obj in objects:
+        for field in stamped:
+            field.pre_save(obj, add=True)
+    names = tuple(f.name for f in fields)
+    arrays = connection.vendor == "postgresql"
+    sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects), (), False)
+    if arrays:
+        params = [[_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects] for f, types in preparing]
+    else:
+        params = [_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects for f, types in preparing]
+    return [(sql, params)]
+
+
+def write_together(*statements: list[tuple[str, list]]) -> None:
+    """Writes that need nothing back, each a list of ``(sql, params)`` (:func:`insert_statement`,
+    ``mes.rows.update_statements``), sent as one statement on PostgreSQL — every one but the last
+    a data-modifying ``WITH`` query — and one after another elsewhere. They share one snapshot:
+    none may need to see the rows another writes (foreign keys are checked at commit)."""
+    flat = [statement for group in statements for statement in group]
+    if not flat:
+        return
+    connection = _connection()
+    with cursor(connection) as cur:
+        if connection.vendor != "postgresql" or len(flat) == 1:
+            for sql, params in flat:
+                cur.execute(sql, params)
+            return
+        text = "WITH " + ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(flat[:-1])) + " " + flat[-1][0]
+        cur.execute(text, [param for _, params in flat for param in params])
