@@ -31,7 +31,7 @@ class Event(models.Model):
     deleted; the only update is the one that gives an event its sequence.
     """
 
-    type = models.CharField(max_length=64, db_index=True)
+    type = models.CharField(max_length=64)  # indexed for equality only (Meta.indexes): no LIKE index
     aggregate_type = models.CharField(max_length=64)
     aggregate_id = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
@@ -50,6 +50,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["aggregate_type", "aggregate_id", "id"], name="event_aggregate_idx"),
             models.Index(fields=["id"], condition=models.Q(sequence__isnull=True), name="event_unsequenced_idx"),
+            models.Index(fields=["type"], name="event_type_idx"),
         ]
 
     def __str__(self) -> str:

@@ -103,8 +103,9 @@ class ProductionReport(models.Model):
         REVERSAL = "reversal", "Reversal"
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REPORT)
-    operation = models.ForeignKey("orders.WorkOrderOperation", on_delete=models.PROTECT, related_name="reports")
-    work_order = models.ForeignKey("orders.WorkOrder", on_delete=models.PROTECT, related_name="reports")
+    # Indexed with the id (Meta.indexes), which serves every look-up by operation or order too.
+    operation = models.ForeignKey("orders.WorkOrderOperation", on_delete=models.PROTECT, related_name="reports", db_index=False)
+    work_order = models.ForeignKey("orders.WorkOrder", on_delete=models.PROTECT, related_name="reports", db_index=False)
     quantity_good = QuantityField(help_text="Negative on a reversal.")
     quantity_scrap = QuantityField(help_text="Negative on a reversal.")
     scrap_reason = models.ForeignKey(ScrapReason, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
