@@ -6,13 +6,14 @@ Reads and refusals only: nothing here writes (see :mod:`orders.services.reports`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 
 from inventory.models import Item, Location
 from mes import sql
-from mes.errors import ApplicationError, InvalidInput
+from mes.errors import ApplicationError, InvalidInput, NotFound
 from mes.quantities import ZERO, quantize
 from orders import errors
 from orders.models import ReportOutput, ScrapReason, WorkOrder, WorkOrderOperation
@@ -139,8 +140,51 @@ def _first_location(purpose: str) -> int | None:
     return rows[0][0] if rows else None
 
 
-def finished_goods_location() -> int:
-    pk = _first_location(Location.Purpose.FINISHED_GOODS.value)
+@dataclass(frozen=True)
+class ReportRoute:
+    """The operations around the one reported, and where output may go: the first active
+    finished-goods and production (work in progress) locations, by code."""
+
+    previous: RouteStep | None
+    next: RouteStep | None
+    finished_goods_location_id: int | None
+    production_location_id: int | None
+
+
+_REPORT_ROUTE = (
+    "SELECT o.id, o.sequence, c.line_side_location_id, "
+    "(SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1), "
+    "(SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1) "
+    "FROM orders_workorderoperation o JOIN orders_workcenter c ON c.id = o.work_center_id "
+    "WHERE o.work_order_id = (SELECT s.work_order_id FROM orders_workorderoperation s WHERE s.id = %s) ORDER BY o.sequence"
+)
+
+
+def report_route(operation_id: int) -> ReportRoute:
+    """The route around ``operation_id`` and the output locations, in one statement (the
+    locations as uncorrelated subqueries, run once); ``NotFound`` when there is no such operation."""
+    rows = sql.fetch(
+        _REPORT_ROUTE,
+        [Location.Purpose.FINISHED_GOODS.value, True, Location.Purpose.PRODUCTION.value, True, operation_id],
+    )
+    route = [RouteStep(*row[:3]) for row in rows]
+    index = next((i for i, step in enumerate(route) if step.pk == operation_id), None)
+    if index is None:
+        raise NotFound(f"Operation {operation_id} does not exist.")
+    return ReportRoute(
+        previous=route[index - 1] if index > 0 else None,
+        next=route[index + 1] if index + 1 < len(route) else None,
+        finished_goods_location_id=rows[0][3],
+        production_location_id=rows[0][4],
+    )
+
+
+_UNREAD = object()
+
+
+def finished_goods_location(known=_UNREAD) -> int:
+    """The first active finished-goods location (``known``: as read with the route)."""
+    pk = _first_location(Location.Purpose.FINISHED_GOODS.value) if known is _UNREAD else known
     if pk is None:
         raise ApplicationError(
             "There is no active finished-goods location to receive the output into.", code=errors.NO_LOCATION
@@ -148,12 +192,13 @@ def finished_goods_location() -> int:
     return pk
 
 
-def staging_location(step: RouteStep) -> int:
+def staging_location(step: RouteStep, production_location_id=_UNREAD) -> int:
     """Where the units waiting for operation ``step`` are: its work center's line side, or else
-    the first production (work in progress) location."""
+    the first production (work in progress) location (``production_location_id``: as read with
+    the route)."""
     if step.line_side_location_id:
         return step.line_side_location_id
-    pk = _first_location(Location.Purpose.PRODUCTION.value)
+    pk = _first_location(Location.Purpose.PRODUCTION.value) if production_location_id is _UNREAD else production_location_id
     if pk is None:
         raise ApplicationError(
             f"Operation {step.sequence} has no line-side location and there is no production location for work in progress.",

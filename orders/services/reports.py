@@ -57,7 +57,7 @@ from mes import sql
 from mes.errors import ApplicationError, InvalidInput
 from mes.events import events_batched, record_event
 from mes.quantities import ZERO
-from mes.rows import update_rows
+from mes.rows import update_statements
 from orders import errors
 from orders.models import (
     OperationStatus,
@@ -69,7 +69,7 @@ from orders.models import (
     WorkOrderOperation,
     WorkOrderStatus,
 )
-from orders.services.execution import RouteStep, lock_operations, make_ready, neighbours
+from orders.services.execution import RouteStep, lock_operations, make_ready
 from orders.services.report_checks import (
     DEMAND_TYPE,
     DOCUMENT_TYPE,
@@ -80,6 +80,7 @@ from orders.services.report_checks import (
     check_output_input,
     counted,
     finished_goods_location,
+    report_route,
     resolve_scrap_reason,
     staging_location,
     to_decimal,
@@ -117,7 +118,8 @@ def production_report_create(
     ``serial_already_exists``, ``serial_not_at_operation``; 400 for malformed input
     (``scrap_reason_required``, ``serial_count_mismatch``, ``lot_not_found`` …)."""
     operation_id = getattr(operation, "pk", operation)
-    previous_step, next_step = neighbours(operation_id)
+    route = report_route(operation_id)
+    previous_step, next_step = route.previous, route.next
     locked = lock_operations([operation_id] + ([previous_step.pk] if previous_step else []))
     operation = locked[operation_id]
     previous = locked.get(previous_step.pk) if previous_step else None
@@ -158,7 +160,11 @@ def production_report_create(
     before = operation.quantity_good + operation.quantity_scrap
     entries += backflush(materials, entries, work_order, before, before + good + scrap)
     allocate(entries, here.line_side_location_id)
-    output_location = finished_goods_location() if next_step is None else staging_location(next_step)
+    output_location = (
+        finished_goods_location(route.finished_goods_location_id)
+        if next_step is None
+        else staging_location(next_step, route.production_location_id)
+    )
 
     report = ProductionReport(
         operation=operation,
@@ -201,6 +207,7 @@ def production_report_create(
         scrapped_codes=scrapped_codes,
         produced_lot_code=produced_lot_code,
         output_location=output_location,
+        production_location_id=route.production_location_id,
         refs=refs,
         user=user,
     )
@@ -231,19 +238,22 @@ def production_report_create(
         produced_new=previous is None,
         **refs,
     ) if output.serials or output.lots else []
-    sql.insert_rows(ReportConsumption, consumption)
     for row in output.rows:
         row.report = report
-    sql.insert_rows(ReportOutput, output.rows)
-    sql.insert_rows(ReportGenealogy, [ReportGenealogy(report=report, link=link) for link in links])
     # The operation's lock covers its materials: only reports and reversals on it change them.
     for item_id, quantity in issued.items():
         materials[item_id].quantity_issued += quantity
-    update_rows(WorkOrderMaterial, [materials[item_id] for item_id in issued], ["quantity_issued"])
-
     operation.quantity_good += good
     operation.quantity_scrap += scrap
-    _save_counters(operation)
+    # The report's own rows, its materials and counters: writes that read nothing back, sent
+    # together (one statement on PostgreSQL).
+    sql.write_together(
+        sql.insert_statement(ReportConsumption, consumption),
+        sql.insert_statement(ReportOutput, output.rows),
+        sql.insert_statement(ReportGenealogy, [ReportGenealogy(report=report, link=link) for link in links]),
+        update_statements(WorkOrderMaterial, [materials[item_id] for item_id in issued], ["quantity_issued"]),
+        _counters_statement(operation),
+    )
     if good > 0 and next_step is not None:
         make_ready(operation_id=next_step.pk, user=user, reason=f"operation {operation.sequence} reported good output")
 
@@ -273,12 +283,12 @@ def production_report_create(
 _SAVE_COUNTERS = "UPDATE orders_workorderoperation SET quantity_good = %s, quantity_scrap = %s, updated_at = %s WHERE id = %s"
 
 
-def _save_counters(operation: WorkOrderOperation) -> None:
-    """Write the operation's good and scrap totals (and ``updated_at``) in one UPDATE."""
+def _counters_statement(operation: WorkOrderOperation) -> list[tuple[str, list]]:
+    """The UPDATE of the operation's good and scrap totals (and ``updated_at``)."""
     connection = connections[router.db_for_write(WorkOrderOperation)]
     operation.updated_at = timezone.now()
     fields = [WorkOrderOperation._meta.get_field(name) for name in ("quantity_good", "quantity_scrap", "updated_at")]
-    sql.execute(_SAVE_COUNTERS, [f.get_db_prep_save(getattr(operation, f.attname), connection) for f in fields] + [operation.pk])
+    return [(_SAVE_COUNTERS, [f.get_db_prep_save(getattr(operation, f.attname), connection) for f in fields] + [operation.pk])]
 
 
 @cache

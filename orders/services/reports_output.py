@@ -49,6 +49,7 @@ def post_output(
     scrapped_codes: list[str],
     produced_lot_code: str | None,
     output_location: int,
+    production_location_id: int | None,
     refs: dict,
     user,
 ) -> None:
@@ -77,7 +78,7 @@ def post_output(
                 )
         return
 
-    waiting_at = staging_location(here)
+    waiting_at = staging_location(here, production_location_id)
     scrap_reason_text = f"{reason.code} {reason.name}" if reason is not None else ""
     if product.tracking == Item.Tracking.SERIAL:
         passed = waiting_serials(
