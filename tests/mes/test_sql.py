@@ -75,3 +75,22 @@ def test_statements_run_on_the_connections_kept_cursor_unless_they_are_being_cap
             assert captured is not first
         assert sql.fetch("SELECT 2") == [(2,)]
     assert [q["sql"] for q in queries.captured_queries] == ["SELECT 2"]
+
+
+def test_writes_that_read_nothing_back_go_together_in_one_statement_on_postgresql():
+    from mes.rows import update_statements
+
+    item = ItemFactory(name="Before")
+    locations = [LocationFactory() for _ in range(2)]
+    new = [StockBalance(item=item, location=loc, quantity=Decimal("3.000")) for loc in locations]
+    item.name = "After"
+    with CaptureQueriesContext(connection) as queries:
+        sql.write_together(sql.insert_statement(StockBalance, new), update_statements(Item, [item], ["name"]), [])
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert Item.objects.get(pk=item.pk).name == "After"
+    assert sorted(StockBalance.objects.filter(item=item).values_list("location_id", "quantity")) == sorted(
+        (loc.pk, Decimal("3.000")) for loc in locations
+    )
+    with CaptureQueriesContext(connection) as queries:
+        sql.write_together([], [])
+    assert queries.captured_queries == []
