@@ -26,11 +26,10 @@ def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[s
         return
     using = router.db_for_write(model)
     with statement_cursor(connections[using]) as cursor:
-        if len(statements) > 1 and all(sql == statements[0][0] for sql, _ in statements):
+        if len(statements) > 1:  # off PostgreSQL: the same UPDATE for every row
             cursor.executemany(statements[0][0], [params for _, params in statements])
         else:
-            for sql, params in statements:
-                cursor.execute(sql, params)
+            cursor.execute(*statements[0])
 
 
 def update_statements(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) -> list[tuple[str, list]]:

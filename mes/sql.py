@@ -246,14 +246,19 @@ def _insert_sql(
     return f"INSERT INTO {quote(meta.db_table)} ({columns}) {source}" + (f" RETURNING {returned}" if returning else "")
 
 
-def insert_rows(model: type[Model], objects: Sequence[Model], *, skip_conflicts_on: Sequence[str] = ()) -> list[Model]:
+def insert_rows(
+    model: type[Model], objects: Sequence[Model], *, skip_conflicts_on: Sequence[str] = (), also: Sequence[list] = ()
+) -> list[Model]:
     """Insert ``objects`` (new rows of ``model``, every concrete field but the auto primary key
     as it is on them; ``auto_now``/``auto_now_add`` stamped like ``bulk_create``) in one
     statement, and set their primary keys. No ``save()``, no signals.
 
     ``skip_conflicts_on`` (the fields of a unique constraint): objects whose key is taken are not
     inserted (``ON CONFLICT DO NOTHING``; a key being inserted by a transaction still open is
-    waited for) and keep no primary key; the objects inserted are returned."""
+    waited for) and keep no primary key; the objects inserted are returned.
+
+    ``also``: other writes that read nothing back (as for :func:`write_together`), sent in the
+    same statement on PostgreSQL (``WITH`` queries before the insert), before it elsewhere."""
     objects = list(objects)
     if not objects:
         return objects
@@ -268,7 +273,9 @@ def insert_rows(model: type[Model], objects: Sequence[Model], *, skip_conflicts_
     # PostgreSQL takes many rows as one array a column (one statement text whatever their
     # number); a few rows as plain values, which cost less to send than short arrays, as long as
     # psycopg keeps the statement's parsing (up to 50 parameters).
-    arrays = connection.vendor == "postgresql" and len(objects) * len(fields) > VALUES_UP_TO
+    together = [statement for group in also for statement in group]
+    postgres = connection.vendor == "postgresql"
+    arrays = postgres and (len(objects) * len(fields) > VALUES_UP_TO or bool(together))
     skip = tuple(skip_conflicts_on)
     sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects), skip)
     if arrays:
@@ -276,6 +283,11 @@ def insert_rows(model: type[Model], objects: Sequence[Model], *, skip_conflicts_
     else:
         params = [_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects for f, types in preparing]
     with cursor(connection) as cur:
+        if together and postgres:
+            sql = "WITH " + ", ".join(f"w{n} AS ({text})" for n, (text, _) in enumerate(together)) + " " + sql
+            params = [param for _, values in together for param in values] + params
+        else:
+            _one_by_one(cur, together)
         cur.execute(sql, params)
         returned = cur.fetchall()
     if skip:
@@ -329,8 +341,22 @@ def write_together(*statements: list[tuple[str, list]]) -> None:
     connection = _connection()
     with cursor(connection) as cur:
         if connection.vendor != "postgresql" or len(flat) == 1:
-            for sql, params in flat:
-                cur.execute(sql, params)
+            _one_by_one(cur, flat)
             return
         text = "WITH " + ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(flat[:-1])) + " " + flat[-1][0]
         cur.execute(text, [param for _, params in flat for param in params])
+
+
+def _one_by_one(cur, statements: list[tuple[str, list]]) -> None:
+    """Run statements in order; a run of the same statement (an update a row, as off
+    PostgreSQL) as one ``executemany``."""
+    start = 0
+    while start < len(statements):
+        end = start + 1
+        while end < len(statements) and statements[end][0] == statements[start][0]:
+            end += 1
+        if end - start == 1:
+            cur.execute(*statements[start])
+        else:
+            cur.executemany(statements[start][0], [params for _, params in statements[start:end]])
+        start = end
