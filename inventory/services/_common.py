@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -13,7 +13,7 @@ from inventory.locks import lock_balances
 from inventory.models import Hold, Item, Lot, SerialNumber, StockBalance, StockMove
 from mes import sql
 from mes.quantities import QUANTITY_DIGITS, QUANTITY_PLACES, ZERO, quantize
-from mes.rows import update_rows
+from mes.rows import update_rows, update_statements
 
 MAX_QUANTITY = Decimal(10) ** (QUANTITY_DIGITS - QUANTITY_PLACES)
 
@@ -343,9 +343,10 @@ class Posting:
         return self.moves
 
 
-def write_postings(postings: list[Posting]) -> None:
-    """The moves of locked postings (any items) in one insert, their balances in one update."""
-    sql.insert_rows(StockMove, [move for posting in postings for move in posting.moves])
+def write_postings(postings: list[Posting], *, also: Sequence[list] = ()) -> None:
+    """The moves of locked postings (any items) in one insert, their balances in one update, sent
+    together (with ``also``: other writes of the caller that read nothing back, see
+    ``mes.sql.insert_rows``)."""
     now = timezone.now()
     changed: list[StockBalance] = []
     for posting in postings:
@@ -355,7 +356,11 @@ def write_postings(postings: list[Posting]) -> None:
             balance.reserved += posting.reserved_deltas.get(key, ZERO)
             balance.updated_at = now
             changed.append(balance)
-    update_rows(StockBalance, changed, ["quantity", "reserved", "updated_at"])
+    sql.insert_rows(
+        StockMove,
+        [move for posting in postings for move in posting.moves],
+        also=[update_statements(StockBalance, changed, ["quantity", "reserved", "updated_at"]), *also],
+    )
 
 
 def move_payload(moves: list[StockMove]) -> dict:

@@ -34,7 +34,7 @@ from inventory.services._stock import (
     stock_leaving,
 )
 from mes.events import record_event, record_events
-from mes.rows import update_rows
+from mes.rows import update_rows, update_statements
 
 Kind = StockMove.Kind
 
@@ -144,21 +144,23 @@ def _issue_lines(lines: list[IssueLine], *, user, refs: dict, demand: tuple[str,
     for item_id, posting in postings.items():
         posting.balances = {key[1:]: balance for key, balance in balances.items() if key[0] == item_id}
         raise_shortfall(posting)
-    c.write_postings(list(postings.values()))
-
     consumed_serials = [serial for plan in plans for serial in plan.serials]
     for serial in consumed_serials:
         serial.current_location_id = None
         serial.status = SerialNumber.Status.CONSUMED
-    if consumed_serials:
-        update_rows(SerialNumber, consumed_serials, ["current_location", "status"])
     settled = {}
     for plan in plans:
         if plan.reservation is not None and plan.consumed:
             close_if_settled(plan.reservation)
             settled[plan.reservation.pk] = plan.reservation
-    if settled:
-        update_rows(Reservation, list(settled.values()), ["quantity_consumed", "status", "closed_at"])
+    # The moves, balances, consumed serials and reservations written together.
+    c.write_postings(
+        list(postings.values()),
+        also=[
+            update_statements(SerialNumber, consumed_serials, ["current_location", "status"]),
+            update_statements(Reservation, list(settled.values()), ["quantity_consumed", "status", "closed_at"]),
+        ],
+    )
     c.refresh_lot_statuses(lots_that_may_change(plans, balances))
     record_events(
         [
