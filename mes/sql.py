@@ -246,6 +246,24 @@ def _insert_sql(
     return f"INSERT INTO {quote(meta.db_table)} ({columns}) {source}" + (f" RETURNING {returned}" if returning else "")
 
 
+def _insert(connection, model: type[Model], objects: list[Model], *, arrays: bool, skip: tuple[str, ...] = (), returning: bool = True):
+    """The INSERT of ``objects`` and its parameters (``auto_now`` fields stamped first): one
+    array a column (PostgreSQL), or a row of values an object."""
+    preparing = _preparing(connection.alias, model)
+    fields = [field for field, _ in preparing]
+    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    for obj in objects:
+        for field in stamped:
+            field.pre_save(obj, add=True)
+    names = tuple(f.name for f in fields)
+    sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects), skip, returning)
+    if arrays:
+        params = [[_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects] for f, types in preparing]
+    else:
+        params = [_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects for f, types in preparing]
+    return sql, params
+
+
 def insert_rows(
     model: type[Model], objects: Sequence[Model], *, skip_conflicts_on: Sequence[str] = (), also: Sequence[list] = ()
 ) -> list[Model]:
@@ -263,25 +281,15 @@ def insert_rows(
     if not objects:
         return objects
     connection = _connection(model, write=True)
-    preparing = _preparing(connection.alias, model)
-    fields = [field for field, _ in preparing]
-    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    for obj in objects:
-        for field in stamped:
-            field.pre_save(obj, add=True)
-    names = tuple(f.name for f in fields)
     # PostgreSQL takes many rows as one array a column (one statement text whatever their
     # number); a few rows as plain values, which cost less to send than short arrays, as long as
     # psycopg keeps the statement's parsing (up to 50 parameters).
     together = [statement for group in also for statement in group]
     postgres = connection.vendor == "postgresql"
-    arrays = postgres and (len(objects) * len(fields) > VALUES_UP_TO or bool(together))
+    columns = len(_preparing(connection.alias, model))
+    arrays = postgres and (len(objects) * columns > VALUES_UP_TO or bool(together))
     skip = tuple(skip_conflicts_on)
-    sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects), skip)
-    if arrays:
-        params = [[_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects] for f, types in preparing]
-    else:
-        params = [_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects for f, types in preparing]
+    sql, params = _insert(connection, model, objects, arrays=arrays, skip=skip)
     with cursor(connection) as cur:
         if together and postgres:
             sql = "WITH " + ", ".join(f"w{n} AS ({text})" for n, (text, _) in enumerate(together)) + " " + sql
@@ -314,19 +322,7 @@ def insert_statement(model: type[Model], objects: Sequence[Model]) -> list[tuple
     if not objects:
         return []
     connection = _connection(model, write=True)
-    preparing = _preparing(connection.alias, model)
-    fields = [field for field, _ in preparing]
-    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    for obj in objects:
-        for field in stamped:
-            field.pre_save(obj, add=True)
-    names = tuple(f.name for f in fields)
-    arrays = connection.vendor == "postgresql"
-    sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects), (), False)
-    if arrays:
-        params = [[_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects] for f, types in preparing]
-    else:
-        params = [_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects for f, types in preparing]
+    sql, params = _insert(connection, model, objects, arrays=connection.vendor == "postgresql", returning=False)
     return [(sql, params)]
 
 
