@@ -10,18 +10,21 @@ PostgreSQL and SQLite: ``IN`` lists from :func:`in_list`, row locks from :func:`
 * :func:`select_columns` — the column list of a model's fields under a table alias.
 * :func:`fetch_models` — rows of one or more models (joined in one statement) as instances,
   with the database's converters applied, related ones attached as if by ``select_related``.
-* :func:`fetch` — plain rows (tuples).
-* :func:`insert_rows` — new rows of one model in one statement, primary keys set on them.
+* :func:`fetch`, :func:`execute` — plain rows (tuples), or a statement's row count.
+* :func:`insert_rows` — new rows of one model in one statement, primary keys set on them
+  (optionally with other writes in the same statement).
+* :func:`insert_statement`, :func:`write_together` — writes that read nothing back, sent as one
+  statement on PostgreSQL.
+* :func:`cursor` — the connection's kept cursor that all of them run on.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
-
-import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import connections, models, router
 from django.db.models import Model, signals
