@@ -94,9 +94,10 @@ _RESERVATION_FIELDS = ("id", "item_id", "location_id", "lot_id", "quantity", "qu
 _RESERVATION_PARTS = (sql.Part(Reservation, fields=_RESERVATION_FIELDS),)
 
 
-def item_stock(items: Iterable) -> dict[int, ItemStock]:
+def item_stock(items: Iterable, *, open_reservations: list[Reservation] | None = None) -> dict[int, ItemStock]:
     """Balances (with what of them is held) and open reservations of the given items (objects or
-    ids): two queries, three when serials may be on hold (an id, or a serial-tracked item)."""
+    ids): two queries, three when serials may be on hold (an id, or a serial-tracked item); one
+    fewer when the caller has just read (and locked) every open reservation of these items."""
     items = list(items)
     ids = sorted({_pk(i) for i in items})
     stocks = {pk: ItemStock(item_id=pk) for pk in ids}
@@ -130,7 +131,7 @@ def item_stock(items: Iterable) -> dict[int, ItemStock]:
         outside = balance.location.purpose in OUTSIDE_PURPOSES
         usable = ZERO if lot_blocked or outside else max(quantity - held, ZERO)
         stocks[balance.item_id].rows.append(_Row(balance.location_id, balance.lot_id, quantity, usable))
-    reservations = sql.fetch_models(
+    reservations = open_reservations if open_reservations is not None else sql.fetch_models(
         f"SELECT {sql.select_columns(Reservation, 'r', _RESERVATION_FIELDS)} FROM inventory_reservation r "
         f"WHERE r.item_id IN ({sql.in_list(ids)}) AND r.status = %s",
         [*ids, Reservation.Status.OPEN.value],

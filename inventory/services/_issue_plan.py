@@ -120,17 +120,21 @@ def lock_named_lots(plans: list[IssuePlan]) -> dict[int, Lot]:
     return out
 
 
-def take_reservations(plans: list[IssuePlan], demand: tuple[str, int] | None) -> None:
+def take_reservations(plans: list[IssuePlan], demand: tuple[str, int] | None) -> list[Reservation] | None:
     """Each line's reservation: its own, or (with ``demand``) the demand's oldest open one of its
-    item with some left after the lines before it; all locked in one query, by pk."""
+    item with some left after the lines before it; all locked in one query, by pk.
+
+    With ``demand`` every open reservation of the lines' items is locked (under the items' locks
+    nobody else can be changing them) and returned, for the availability check to count without
+    reading them again; else ``None``."""
     named = [p.line.reservation.pk for p in plans if p.line.reservation is not None]
     if not named and demand is None:
-        return
+        return None
     where, params = f"r.id IN ({sql.in_list(named)})", list(named)
+    items = sorted({p.item.pk for p in plans})
     if demand is not None:
-        wanting = sorted({p.item.pk for p in plans if p.line.reservation is None})
-        where += f" OR (r.demand_type = %s AND r.demand_id = %s AND r.status = %s AND r.item_id IN ({sql.in_list(wanting)}))"
-        params += [demand[0], int(demand[1]), Reservation.Status.OPEN.value, *wanting]
+        where += f" OR (r.status = %s AND r.item_id IN ({sql.in_list(items)}))"
+        params += [Reservation.Status.OPEN.value, *items]
     rows = sql.fetch_models(
         f"SELECT {sql.select_columns(Reservation, 'r')} FROM inventory_reservation r WHERE {where} ORDER BY r.id {sql.for_update('r')}",
         params,
@@ -155,6 +159,9 @@ def take_reservations(plans: list[IssuePlan], demand: tuple[str, int] | None) ->
             plan.reservation = queue[0][0]
             queue[0][1] -= plan.quantity
         _check_reservation(plan)
+    if demand is None:
+        return None
+    return [r for r in rows if r.status == Reservation.Status.OPEN and r.item_id in items]
 
 
 def _check_reservation(plan: IssuePlan) -> None:

@@ -128,9 +128,9 @@ def _issue_lines(lines: list[IssueLine], *, user, refs: dict, demand: tuple[str,
         c.require_lot(plan.item, plan.lot)
         if plan.lot is not None:
             c.check_lot_usable(plan.lot)
-    take_reservations(plans, demand)
+    open_reservations = take_reservations(plans, demand)
 
-    stocks = item_stock(list(items.values()))
+    stocks = item_stock(list(items.values()), open_reservations=open_reservations)
     postings: dict[int, c.Posting] = {}
     for plan in plans:
         check_available(plan, stocks[plan.item.pk])
