@@ -148,6 +148,12 @@ def fetch_models(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]
     """Run ``sql`` (its select list: each part's :func:`select_columns`, in order) and return the
     first part's instances, the others attached to them (or a missing related row: ``None``
     where the columns are NULL)."""
+    return [row[0] for row in fetch_rows(sql, params, parts)]
+
+
+def fetch_rows(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]) -> list[tuple[Model | None, ...]]:
+    """:func:`fetch_models`, every part of each row: a part attached to a parent, or any part but
+    the first, is ``None`` where its first column (its primary key) is NULL (an outer join)."""
     parts = [p if isinstance(p, Part) else Part(p) for p in parts]
     connection = _connection(parts[0].model)
     with cursor(connection) as cur:
@@ -157,18 +163,17 @@ def fetch_models(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]
     for row in rows:
         built: dict[str, Model | None] = {}
         start = 0
-        for part in parts:
+        for index, part in enumerate(parts):
             values = row[start : start + part.width]
             start += part.width
-            if part.parent and values[0] is None:
+            if index and values[0] is None:
                 built[part.name] = None
             else:
                 built[part.name] = _build(connection, part.model, part.fields, values)
             if part.parent and built[part.parent] is not None:
-                part.model._meta  # noqa: B018 - the relation is cached as select_related does
-                parent = built[part.parent]
+                parent = built[part.parent]  # the relation cached as select_related does
                 parent._meta.get_field(part.relation).set_cached_value(parent, built[part.name])
-        out.append(built[parts[0].name])
+        out.append(tuple(built[part.name] for part in parts))
     return out
 
 

@@ -94,3 +94,16 @@ def test_writes_that_read_nothing_back_go_together_in_one_statement_on_postgresq
     with CaptureQueriesContext(connection) as queries:
         sql.write_together([], [])
     assert queries.captured_queries == []
+
+
+def test_fetch_rows_gives_every_part_and_none_for_a_row_an_outer_join_did_not_find():
+    with_stock, without = ItemFactory(), ItemFactory()
+    location = LocationFactory()
+    StockBalance.objects.create(item=with_stock, location=location, quantity=Decimal("1.000"))
+    rows = sql.fetch_rows(
+        f"SELECT {sql.select_columns(Item, 'i')}, {sql.select_columns(StockBalance, 'b')} FROM inventory_item i "
+        f"LEFT JOIN inventory_stockbalance b ON b.item_id = i.id WHERE i.id IN ({sql.in_list([with_stock.pk, without.pk])}) ORDER BY i.id",
+        [with_stock.pk, without.pk],
+        [Item, sql.Part(StockBalance, name="balance")],
+    )
+    assert [(item.pk, balance and balance.location_id) for item, balance in rows] == [(with_stock.pk, location.pk), (without.pk, None)]
