@@ -42,6 +42,7 @@ class ConsumedEntry:
     lot_code: str | None = None
     serial_code: str | None = None
     allocations: list[tuple[int, Decimal]] = field(default_factory=list)  # (location id, quantity)
+    stock: list[StockBalance] | None = None  # a lot's balances in stock, read with the lot
 
     @property
     def field(self) -> str:
@@ -102,15 +103,36 @@ def item_label(item_id) -> str:
     return code or f"Item {item_id}"
 
 
+_BALANCE_FIELDS = ("id", "item", "location", "lot", "quantity", "reserved")
+_LOCATION_FIELDS = ("id", "purpose")
+_LOT_STOCK_PARTS = (
+    sql.Part(Lot),
+    sql.Part(StockBalance, fields=_BALANCE_FIELDS, name="balance"),
+    sql.Part(Location, fields=_LOCATION_FIELDS, parent="balance", relation="location"),
+)
+
+
 def resolve_lots_and_serials(entries: list[ConsumedEntry]) -> None:
     """Find the scanned lots and serials (one query each) and check they may be used."""
     lot_keys = {(e.item.pk, e.lot_code) for e in entries if e.lot_code}
     serial_keys = {(e.item.pk, e.serial_code) for e in entries if e.serial_code}
     lots: dict[tuple[int, str], Lot] = {}
+    stock: dict[int, list[StockBalance]] = defaultdict(list)
     if lot_keys:
+        # The lots with their balances in stock (and those balances' locations), for allocate().
         where, params = _by_item_and_code("l", lot_keys)
-        rows = sql.fetch_models(f"SELECT {sql.select_columns(Lot, 'l')} FROM inventory_lot l WHERE {where}", params, [Lot])
-        lots = {(lot.item_id, lot.code): lot for lot in rows}
+        rows = sql.fetch_rows(
+            f"SELECT {sql.select_columns(Lot, 'l')}, {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, "
+            f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} FROM inventory_lot l "
+            "LEFT JOIN inventory_stockbalance b ON b.lot_id = l.id AND b.quantity > 0 "
+            f"LEFT JOIN inventory_location loc ON loc.id = b.location_id WHERE {where}",
+            params,
+            _LOT_STOCK_PARTS,
+        )
+        for lot, balance, _ in rows:
+            lot = lots.setdefault((lot.item_id, lot.code), lot)
+            if balance is not None:
+                stock[lot.pk].append(balance)
     serials: dict[tuple[int, str], SerialNumber] = {}
     if serial_keys:
         where, params = _by_item_and_code("s", serial_keys)
@@ -135,6 +157,7 @@ def resolve_lots_and_serials(entries: list[ConsumedEntry]) -> None:
             if lot.is_expired(today):
                 raise stock_errors.LotExpired(lot=lot)
             entry.lot = lot
+            entry.stock = stock[lot.pk]
         if serial_code:
             serial = serials.get((entry.item.pk, serial_code))
             if serial is None:
@@ -183,32 +206,31 @@ def backflush(
     return out
 
 
-_BALANCE_FIELDS = ("id", "item", "location", "lot", "quantity", "reserved")  # in the model's field order (from_db)
-_LOCATION_FIELDS = ("id", "purpose")
-
-
 def allocate(entries: list[ConsumedEntry], line_side_location_id: int | None) -> None:
     """Choose the locations lots and untracked components are drawn from (one query)."""
     wanted = [e for e in entries if e.serial is None]
     if not wanted:
         return
-    lot_ids = sorted({e.lot.pk for e in wanted if e.lot is not None})
+    # Lots' balances came with the lots (resolve_lots_and_serials); the rest are read here.
+    balances = [b for e in {id(e.lot): e for e in wanted if e.lot is not None and e.stock is not None}.values() for b in e.stock]
+    lot_ids = sorted({e.lot.pk for e in wanted if e.lot is not None and e.stock is None})
     untracked = sorted({e.item.pk for e in wanted if e.lot is None})
     conditions = []
     if lot_ids:
         conditions.append(f"b.lot_id IN ({sql.in_list(lot_ids)})")
     if untracked:
         conditions.append(f"(b.item_id IN ({sql.in_list(untracked)}) AND b.lot_id IS NULL)")
-    balances = sql.fetch_models(
-        f"SELECT {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, {sql.select_columns(Location, 'l', _LOCATION_FIELDS)} "
-        "FROM inventory_stockbalance b JOIN inventory_location l ON l.id = b.location_id "
-        f"WHERE ({' OR '.join(conditions)}) AND b.quantity > 0",
-        [*lot_ids, *untracked],
-        [
-            sql.Part(StockBalance, fields=_BALANCE_FIELDS),
-            sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
-        ],
-    )
+    if conditions:
+        balances += sql.fetch_models(
+            f"SELECT {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, {sql.select_columns(Location, 'l', _LOCATION_FIELDS)} "
+            "FROM inventory_stockbalance b JOIN inventory_location l ON l.id = b.location_id "
+            f"WHERE ({' OR '.join(conditions)}) AND b.quantity > 0",
+            [*lot_ids, *untracked],
+            [
+                sql.Part(StockBalance, fields=_BALANCE_FIELDS),
+                sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
+            ],
+        )
     by_key: dict[tuple[int, int | None], list[list]] = defaultdict(list)
     for b in balances:
         by_key[(b.item_id, b.lot_id)].append([b.location_id, b.quantity - b.reserved, b.location.purpose, b.pk])
