@@ -13,11 +13,11 @@ from django.conf import settings
 
 from inventory.models import Item, Location
 from mes import sql
-from mes.errors import ApplicationError, InvalidInput, NotFound
+from mes.errors import ApplicationError, InvalidInput
 from mes.quantities import ZERO, quantize
 from orders import errors
 from orders.models import ReportOutput, ScrapReason, WorkOrder, WorkOrderOperation
-from orders.services.execution import RouteStep
+from orders.services.execution import ROUTE_OF_OPERATION_FROM, RouteStep, steps_around
 
 DOCUMENT_TYPE = "production_report"
 DEMAND_TYPE = "work_order"
@@ -131,7 +131,7 @@ def check_limits(operation: WorkOrderOperation, previous: WorkOrderOperation | N
 # --- where things are ---------------------------------------------------------------------------
 
 
-_FIRST_LOCATION = "SELECT id FROM inventory_location WHERE purpose = %s AND is_active = %s ORDER BY code LIMIT 1"
+_FIRST_LOCATION = "SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1"
 
 
 def _first_location(purpose: str) -> int | None:
@@ -151,13 +151,7 @@ class ReportRoute:
     production_location_id: int | None
 
 
-_REPORT_ROUTE = (
-    "SELECT o.id, o.sequence, c.line_side_location_id, "
-    "(SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1), "
-    "(SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1) "
-    "FROM orders_workorderoperation o JOIN orders_workcenter c ON c.id = o.work_center_id "
-    "WHERE o.work_order_id = (SELECT s.work_order_id FROM orders_workorderoperation s WHERE s.id = %s) ORDER BY o.sequence"
-)
+_REPORT_ROUTE = f"SELECT o.id, o.sequence, c.line_side_location_id, ({_FIRST_LOCATION}), ({_FIRST_LOCATION})" + ROUTE_OF_OPERATION_FROM
 
 
 def report_route(operation_id: int) -> ReportRoute:
@@ -167,13 +161,10 @@ def report_route(operation_id: int) -> ReportRoute:
         _REPORT_ROUTE,
         [Location.Purpose.FINISHED_GOODS.value, True, Location.Purpose.PRODUCTION.value, True, operation_id],
     )
-    route = [RouteStep(*row[:3]) for row in rows]
-    index = next((i for i, step in enumerate(route) if step.pk == operation_id), None)
-    if index is None:
-        raise NotFound(f"Operation {operation_id} does not exist.")
+    previous, following = steps_around([RouteStep(*row[:3]) for row in rows], operation_id)
     return ReportRoute(
-        previous=route[index - 1] if index > 0 else None,
-        next=route[index + 1] if index + 1 < len(route) else None,
+        previous=previous,
+        next=following,
         finished_goods_location_id=rows[0][3],
         production_location_id=rows[0][4],
     )
