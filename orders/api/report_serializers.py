@@ -270,14 +270,21 @@ def _time(value):
     return None if value is None else _TIME.to_representation(value)
 
 
-def _consumption_row(row) -> dict:
+def _tracked(row) -> dict:
+    """The lot and serial of a consumption or output row, ids and codes."""
     return {
-        "item": row.item_id,
-        "item_code": row.item.code,
         "lot": row.lot_id,
         "lot_code": row.lot.code if row.lot_id else None,
         "serial": row.serial_id,
         "serial_code": row.serial.code if row.serial_id else None,
+    }
+
+
+def _consumption_row(row) -> dict:
+    return {
+        "item": row.item_id,
+        "item_code": row.item.code,
+        **_tracked(row),
         "location": row.location_id,
         "quantity": _quantity(row.quantity),
         "backflushed": row.backflushed,
@@ -289,10 +296,7 @@ def _output_row(row) -> dict:
     return {
         "action": row.action,
         "item": row.item_id,
-        "lot": row.lot_id,
-        "lot_code": row.lot.code if row.lot_id else None,
-        "serial": row.serial_id,
-        "serial_code": row.serial.code if row.serial_id else None,
+        **_tracked(row),
         "location": row.location_id,
         "quantity": _quantity(row.quantity),
         "move": row.move_id,
