@@ -84,9 +84,11 @@ def work_center_roll_up(*, work_center: WorkCenter, start: dt.datetime, end: dt.
                 computed_at=now,
             )
         )
+    # Anything rolled up before the horizon that is no longer a closed period (a shift the calendar
+    # lost, also one after the last period still closed) goes.
     starts = {p.starts_at for p in periods}
     removed, _ = (
-        ShiftPerformance.objects.filter(work_center=work_center, starts_at__lt=periods[-1].ends_at, ends_at__gt=periods[0].starts_at)
+        ShiftPerformance.objects.filter(work_center=work_center, starts_at__lt=end, ends_at__gt=periods[0].starts_at)
         .exclude(starts_at__in=starts)
         .delete()
     )
