@@ -7,8 +7,10 @@ class MesConfig(AppConfig):
 
     def ready(self) -> None:
         from mes import audit, history
+        from mes.db import timestamps
         from mes.api import filters
 
         audit.register_audited_models()
         history.connect()
         filters.install()
+        timestamps.connect()
