@@ -16,6 +16,7 @@ from django.db import connections, router
 from django.db.models import Model
 from django.utils import timezone
 
+from mes.sql import array_param
 from mes.sql import cursor as statement_cursor
 
 
@@ -55,9 +56,9 @@ def update_statements(model: type[Model], objects: Sequence[Model], fields: Sequ
         f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM unnest({arrays}) AS v({names}) "
         f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
     )
-    params = [[pk.get_db_prep_value(o.pk, connection) for o in objects]]
+    params = [array_param([pk.get_db_prep_value(o.pk, connection) for o in objects])]
     for field in columns:
-        params.append([field.get_db_prep_save(getattr(o, field.attname), connection) for o in objects])
+        params.append(array_param([field.get_db_prep_save(getattr(o, field.attname), connection) for o in objects]))
     return [(sql, params)]
 
 

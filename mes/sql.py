@@ -225,6 +225,29 @@ def _preparing(alias: str, model: type[Model]) -> tuple:
     return tuple(out)
 
 
+def _array_element(value) -> str:
+    kind = type(value)
+    if kind is int or kind is Decimal:
+        return str(value)
+    if kind is str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is dt.datetime or kind is dt.date:
+        return '"' + value.isoformat() + '"'
+    raise TypeError(kind)
+
+
+def array_param(values: list):
+    """``values`` as PostgreSQL's text form of an array, for a parameter the statement casts
+    (``%s::integer[]``): psycopg adapts arrays element by element in Python code, a string in C.
+    Values of other types than int, Decimal, str, bool, date, datetime and None: the list itself."""
+    try:
+        return "{" + ",".join("NULL" if value is None else _array_element(value) for value in values) + "}"
+    except TypeError:
+        return values
+
+
 def _prepared(field, types, value, connection):
     if value is None or (type(value) in types and (types[0] is not dt.datetime or value.tzinfo is not None)):
         return value
@@ -266,7 +289,7 @@ def _insert(connection, model: type[Model], objects: list[Model], *, arrays: boo
     names = tuple(f.name for f in fields)
     sql = _insert_sql(connection.alias, model, names, 0 if arrays else len(objects), skip, returning)
     if arrays:
-        params = [[_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects] for f, types in preparing]
+        params = [array_param([_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects]) for f, types in preparing]
     else:
         params = [_prepared(f, types, getattr(obj, f.attname), connection) for obj in objects for f, types in preparing]
     return sql, params

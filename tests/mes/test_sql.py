@@ -107,3 +107,29 @@ def test_fetch_rows_gives_every_part_and_none_for_a_row_an_outer_join_did_not_fi
         [Item, sql.Part(StockBalance, name="balance")],
     )
     assert [(item.pk, balance and balance.location_id) for item, balance in rows] == [(with_stock.pk, location.pk), (without.pk, None)]
+
+
+@pytest.mark.parametrize(
+    "cast, values",
+    [
+        ("text", ["plain", "", "NULL", 'say "hi"', "back\\slash", "{braces}, commas", "  spaces  ", "Grüße 工厂", None]),
+        ("integer", [1, -2, None, 2_147_483_647]),
+        ("numeric", [Decimal("1.500"), Decimal("-0.001"), Decimal("1E+3"), None]),
+        ("boolean", [True, False, None]),
+        ("date", [dt.date(2026, 12, 6), dt.date(1, 1, 1), None]),
+        ("timestamptz", [dt.datetime(2026, 12, 6, 21, 0, 0, 5, tzinfo=dt.UTC), dt.datetime(2026, 7, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=2)))]),
+    ],
+)
+def test_an_array_parameter_written_as_text_reads_back_the_same_values(cast, values):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL arrays")
+    param = sql.array_param(values)
+    assert isinstance(param, str)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT %s::{cast}[]", [param])
+        assert cursor.fetchone()[0] == values
+
+
+def test_an_array_of_values_of_other_types_stays_a_list_for_the_driver():
+    values = [{"payload": 1}, None]
+    assert sql.array_param(values) is values
