@@ -21,11 +21,18 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def database_url(pg_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server at ``pg_url``, which may end in options
+    (``postgres://postgres@?host=/var/run/postgresql``: the server's Unix socket)."""
+    server, mark, options = pg_url.partition("?")
+    return f"{server.rstrip('/')}/{name}{mark}{options}"
+
+
 def drop_and_create(pg_url: str, name: str) -> None:
     """An empty database ``name`` on the server at ``pg_url`` (dropped first if it exists)."""
     import psycopg
 
-    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
+    with psycopg.connect(database_url(pg_url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 

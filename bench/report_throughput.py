@@ -1,6 +1,6 @@
 """Production report throughput over HTTP, on PostgreSQL under gunicorn.
 
-Creates its own database (``mes_bench_reports``), migrates it, and seeds a plant: ``--products``
+Creates its own database (``mes_bench_reports``; on the machine's PostgreSQL, over its Unix socket when it has one), migrates it, and seeds a plant: ``--products``
 serial-tracked boards, each made on its own SMT work center from three lot-tracked components
 (several lots each, received at the line side), and one released, running work order per
 tablet (client). Then it starts the application under gunicorn on 127.0.0.1 against that
@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _harness import database_url as database_at
 from _harness import stop_process_group, wait_until_serving
 from report_throughput_plant import (
     create_database,
@@ -52,9 +53,21 @@ from report_throughput_plant import (
 )
 
 
+# The application's machine runs PostgreSQL too: over its Unix socket, as a one-machine
+# installation connects (README), when it has one; else over TCP.
+LOCAL_PG_URL = (
+    "postgres://postgres@?host=/var/run/postgresql"
+    if Path("/var/run/postgresql/.s.PGSQL.5432").exists()
+    else "postgres://postgres@127.0.0.1:5432"
+)
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pg-url", default=os.environ.get("MES_BENCH_PGURL", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("MES_BENCH_PGURL", LOCAL_PG_URL),
+        help="the PostgreSQL server (default: its Unix socket when it runs on this machine, else 127.0.0.1:5432)",
+    )
     parser.add_argument("--db", default="mes_bench_reports")
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds (default 60)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring (default 3)")
@@ -220,7 +233,7 @@ def _session_pids(session: int) -> list[int]:
 def _backend_pids(args) -> list[int]:
     import psycopg
 
-    with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
+    with psycopg.connect(database_at(args.pg_url, "postgres"), autocommit=True) as conn:
         rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [args.db]).fetchall()
     return [row[0] for row in rows]
 
@@ -325,7 +338,7 @@ def check(rows: list, tablets: list[dict]) -> list[str]:
 
 def main() -> None:
     args = parse_args()
-    database_url = f"{args.pg_url}/{args.db}"
+    database_url = database_at(args.pg_url, args.db)
     log(f"creating database {args.db}")
     create_database(args)
     setup_django(database_url, args.broker)
@@ -341,7 +354,7 @@ def main() -> None:
 
     server = start_server(args, database_url)
     mode = f"gthread {args.workers}x{args.threads}" if args.threads > 1 else f"{args.workers} sync workers"
-    log(f"gunicorn up ({mode}); {args.clients} tablets in {args.processes} processes for {args.warmup:.0f}+{args.duration:.0f} s")
+    log(f"gunicorn up ({mode}), PostgreSQL at {args.pg_url}; {args.clients} tablets in {args.processes} processes for {args.warmup:.0f}+{args.duration:.0f} s")
     reference_before = reference_loop_ms()
     load_before = os.getloadavg()
     try:
