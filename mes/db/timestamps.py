@@ -20,19 +20,29 @@ _loader: type | None = None
 
 
 def utc_timestamp_loader() -> type:
-    """The loader class: Django's UTC loader with an ISO 8601 fast path."""
+    """The loader class: ``datetime.fromisoformat``, and Django's UTC loader for what it cannot read."""
     global _loader
     if _loader is None:
         from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+        from psycopg.adapt import Loader
 
-        class UtcTimestampLoader(BaseTzLoader):
-            timezone = UTC  # what Django compares before registering its own loader on a cursor
+        class DjangoUtcLoader(BaseTzLoader):
+            timezone = UTC
+
+        class UtcTimestampLoader(Loader):
+            # Django compares this before registering its own loader on a cursor. A plain Loader:
+            # psycopg's own timestamp loader looks up the connection's settings each time a
+            # cursor creates one, which checking them once per connection here makes needless.
+            timezone = UTC
+            _django: DjangoUtcLoader | None = None
 
             def load(self, data):
                 try:
                     value = datetime.datetime.fromisoformat(str(data, "ascii"))
                 except ValueError:
-                    return super().load(data)
+                    if self._django is None:
+                        self._django = DjangoUtcLoader(self.oid, self.connection)
+                    return self._django.load(data)
                 return value if value.tzinfo is UTC else value.astimezone(UTC)
 
         _loader = UtcTimestampLoader
