@@ -98,12 +98,20 @@ def _select_columns(connection_alias: str, model: type[Model], alias: str, field
 
 @lru_cache(maxsize=None)
 def _converters(alias: str, model: type[Model], names: tuple[str, ...] | None):
+    """(position, column, converters) of the fields whose values the database's converters change."""
     connection = connections[alias]
     out = []
-    for field in _fields(model, names):
+    for position, field in enumerate(_fields(model, names)):
         col = field.get_col(model._meta.db_table)
-        out.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+        converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if converters:
+            out.append((position, col, tuple(converters)))
     return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def _attnames(model: type[Model], names: tuple[str, ...] | None) -> tuple[str, ...]:
+    return tuple(f.attname for f in _fields(model, names))
 
 
 @lru_cache(maxsize=None)
@@ -116,18 +124,23 @@ def _plain_init(model: type[Model]) -> bool:
 
 
 def _build(connection, model: type[Model], names: tuple[str, ...] | None, values: Sequence) -> Model:
-    converted = []
-    for value, (col, converters) in zip(values, _converters(connection.alias, model, names), strict=True):
-        for converter in converters:
-            value = converter(value, col, connection)
-        converted.append(value)
-    attnames = [f.attname for f in _fields(model, names)]
+    attnames = _attnames(model, names)
+    if len(values) != len(attnames):
+        raise ValueError(f"{model.__name__}: {len(values)} values for {len(attnames)} fields")
+    converting = _converters(connection.alias, model, names)
+    if converting:
+        values = list(values)
+        for position, col, converters in converting:
+            value = values[position]
+            for converter in converters:
+                value = converter(value, col, connection)
+            values[position] = value
     if not _plain_init(model):
-        return model.from_db(connection.alias, attnames, converted)
+        return model.from_db(connection.alias, list(attnames), list(values))
     obj = model.__new__(model)
     state = obj._state = ModelState()
     state.adding, state.db = False, connection.alias
-    obj.__dict__.update(zip(attnames, converted))
+    obj.__dict__.update(zip(attnames, values))
     return obj
 
 
