@@ -99,7 +99,7 @@ def lock_item_balances(*, keys: Iterable[tuple[int, int, int | None]]) -> dict[t
         if key in wanted:
             found[key] = balance
     # The item rows are locked, so no other transaction can be creating these balances.
-    missing = [StockBalance(item_id=key[0], location_id=key[1], lot_id=key[2]) for key in keys if key not in found]
+    missing = [sql.new_row(StockBalance, item_id=key[0], location_id=key[1], lot_id=key[2]) for key in keys if key not in found]
     for balance in sql.insert_rows(StockBalance, missing):
         found[(balance.item_id, balance.location_id, balance.lot_id)] = balance
     return found

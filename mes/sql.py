@@ -144,6 +144,47 @@ def _build(connection, model: type[Model], names: tuple[str, ...] | None, values
     return obj
 
 
+@lru_cache(maxsize=None)
+def _new_row_fields(model: type[Model]) -> tuple:
+    return tuple(
+        (field.name, field.attname, field.is_relation, field)  # a concrete relation: a foreign key or one-to-one
+        for field in model._meta.concrete_fields
+        if field.column is not None and not field.generated
+    )
+
+
+def new_row(model: type[Model], **values) -> Model:
+    """``model(**values)`` for a row about to be inserted (:func:`insert_rows`), built as
+    ``Model.__init__`` builds it — fields not given get their defaults, a related object given
+    for a foreign key sets its id and is cached on the row — without the general keyword
+    handling that makes ``__init__`` the costliest step of building a row. Models with an
+    ``__init__`` of their own or init signals listened to are built by ``__init__``."""
+    if not _plain_init(model):
+        return model(**values)
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    attributes = obj.__dict__
+    for name, attname, relation, field in _new_row_fields(model):
+        if relation and name in values:
+            related = values.pop(name)
+            if related is None:
+                attributes[attname] = None
+            else:
+                if state.db is None:
+                    state.db = router.db_for_write(model, instance=related)
+                attributes[attname] = getattr(related, field.target_field.attname)
+                if not field.remote_field.multiple:  # one-to-one: the related row knows this one too
+                    field.remote_field.set_cached_value(related, obj)
+            state.fields_cache[field.cache_name] = related
+        elif attname in values:
+            attributes[attname] = values.pop(attname)
+        else:
+            attributes[attname] = field.get_default()
+    if values:
+        raise TypeError(f"{model.__name__}() got unexpected keyword arguments: {', '.join(sorted(values))}")
+    return obj
+
+
 class Part:
     """One model of a :func:`fetch_models` row: ``model`` with ``fields`` (all concrete fields by
     default), attached to the part named ``parent`` (an earlier part's ``name``) as its ``relation``."""

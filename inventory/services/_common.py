@@ -289,7 +289,8 @@ class Posting:
         serial: SerialNumber | None = None,
         **fields,
     ) -> StockMove:
-        move = StockMove(
+        move = sql.new_row(
+            StockMove,
             kind=kind,
             item=self.item,
             quantity=quantity,

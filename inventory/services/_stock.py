@@ -60,7 +60,7 @@ def new_serials(item: Item, codes: list[str], *, lot: Lot | None, location_id: i
     codes already taken (also by a transaction committing meanwhile), refused if there are any
     (the caller's transaction then rolls back those it inserted)."""
     serials = [
-        SerialNumber(item=item, code=code, lot=lot, current_location_id=location_id, status=SerialNumber.Status.AVAILABLE)
+        sql.new_row(SerialNumber, item=item, code=code, lot=lot, current_location_id=location_id, status=SerialNumber.Status.AVAILABLE)
         for code in codes
     ]
     inserted = sql.insert_rows(SerialNumber, serials, skip_conflicts_on=("item", "code"))

@@ -133,3 +133,44 @@ def test_an_array_parameter_written_as_text_reads_back_the_same_values(cast, val
 def test_an_array_of_values_of_other_types_stays_a_list_for_the_driver():
     values = [{"payload": 1}, None]
     assert sql.array_param(values) is values
+
+
+def _built(obj):
+    """What building made of a row; a default of "now" compared by its type (both read the clock)."""
+    state = obj._state
+    values = {k: (type(v) if isinstance(v, dt.datetime) else v) for k, v in obj.__dict__.items() if k != "_state"}
+    return values, state.adding, state.db, dict(state.fields_cache)
+
+
+def test_a_new_row_is_built_as_model_init_builds_it():
+    from inventory.models import GenealogyLink, Lot, SerialNumber, StockMove
+    from mes.models import Event
+    from orders.models import ProductionReport, ReportConsumption, ReportOutput
+
+    item = ItemFactory()
+    location = LocationFactory()
+    lot = Lot.objects.create(item=item, code="NEW-ROW-1")
+    cases = [
+        (StockMove, {"item": item, "lot": lot, "serial": None, "from_location": None, "to_location_id": location.pk, "quantity": Decimal("2.000"), "kind": "receipt", "document_id": "7", "reason": ""}),
+        (StockBalance, {"item_id": item.pk, "location_id": location.pk, "lot_id": None}),
+        (SerialNumber, {"item": item, "code": "SN-1", "lot": None, "current_location_id": location.pk, "status": "available"}),
+        (GenealogyLink, {"consumed_lot": lot, "produced_serial": None, "quantity": Decimal("1.000")}),
+        (Event, {"type": "t", "aggregate_type": "item", "aggregate_id": "1", "payload": {"a": 1}, "actor": None, "request_id": ""}),
+        (ProductionReport, {"quantity_good": Decimal("1"), "quantity_scrap": Decimal("0"), "labor_minutes": None, "recorded_at": None}),
+        (ReportConsumption, {"item": item, "lot": lot, "serial": None, "location_id": location.pk, "quantity": Decimal("1"), "backflushed": False}),
+        (ReportOutput, {"action": "produced", "item": item, "quantity": Decimal("1"), "location_id": location.pk, "lot": None, "serial": None}),
+        (ReportOutput, {"action": "produced", "item": item, "quantity": Decimal("1"), "location_id": location.pk, "lot": lot, "serial": None, "move": None}),
+    ]
+    for model, values in cases:
+        assert _built(sql.new_row(model, **values)) == _built(model(**values)), model.__name__
+    # a one-to-one: the related row caches this one as Model.__init__ leaves it
+    move_a, move_b = StockMove(item=item, quantity=Decimal(1), kind="receipt"), StockMove(item=item, quantity=Decimal(1), kind="receipt")
+    move_a.pk = move_b.pk = 41
+    built, plain = sql.new_row(ReportOutput, action="produced", item=item, quantity=Decimal(1), move=move_a), ReportOutput(action="produced", item=item, quantity=Decimal(1), move=move_b)
+    assert built.move_id == plain.move_id == 41
+    assert move_a._state.fields_cache["report_output"] is built and move_b._state.fields_cache["report_output"] is plain
+
+
+def test_a_new_row_refuses_what_is_not_a_field():
+    with pytest.raises(TypeError, match="colour"):
+        sql.new_row(StockBalance, colour="red")
