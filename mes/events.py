@@ -68,7 +68,17 @@ def record_event(
     return event
 
 
-_batch: ContextVar[list[Event] | None] = ContextVar("mes_events_batch", default=None)
+class _Batch:
+    """The events of an :func:`events_batched` block, and the writes to send with them."""
+
+    __slots__ = ("events", "writes")
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.writes: list[list[tuple[str, list]]] = []
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("mes_events_batch", default=None)
 
 
 @contextmanager
@@ -81,13 +91,25 @@ def events_batched():
     if _batch.get() is not None:
         yield
         return
-    token = _batch.set([])
+    token = _batch.set(_Batch())
     try:
         yield
-        rows = _batch.get()
+        batch = _batch.get()
     finally:
         _batch.reset(token)
-    _write(rows)
+    _write(batch.events, batch.writes)
+
+
+def write_with_events(*statements: list[tuple[str, list]]) -> None:
+    """Writes that read nothing back (``mes.sql.insert_statement``, ``mes.rows.update_statements``)
+    sent in the statement that inserts the events of the :func:`events_batched` block around
+    (when it ends, before the events' reactions run); without such a block, now. For rows that
+    nothing in the block reads after this call."""
+    batch = _batch.get()
+    if batch is None:
+        sql.write_together(*statements)
+        return
+    batch.writes.extend(statement for statement in statements if statement)
 
 
 def record_events(events: list[dict[str, Any]]) -> list[Event]:
@@ -105,7 +127,8 @@ def record_events(events: list[dict[str, Any]]) -> list[Event]:
     for spec in events:
         actor = spec.get("actor")
         rows.append(
-            Event(
+            sql.new_row(
+                Event,
                 type=spec["type"],
                 aggregate_type=spec["aggregate_type"],
                 aggregate_id=str(spec["aggregate_id"]),
@@ -118,16 +141,18 @@ def record_events(events: list[dict[str, Any]]) -> list[Event]:
         )
     batch = _batch.get()
     if batch is not None:
-        batch.extend(rows)
+        batch.events.extend(rows)
         return rows
     _write(rows)
     return rows
 
 
-def _write(rows: list[Event]) -> None:
+def _write(rows: list[Event], writes: list[list[tuple[str, list]]] = ()) -> None:
     if not rows:
+        if writes:
+            sql.write_together(*writes)
         return
-    sql.insert_rows(Event, rows)
+    sql.insert_rows(Event, rows, also=writes)
     for event in rows:
         for reaction in _reactions.get(event.type, ()):
             reaction(event)

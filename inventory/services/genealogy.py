@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
@@ -25,7 +26,8 @@ def _key(node) -> int:
 
 
 def _link(consumed, produced, quantity: Decimal, refs: dict) -> GenealogyLink:
-    link = GenealogyLink(
+    link = sql.new_row(
+        GenealogyLink,
         consumed_lot=consumed if isinstance(consumed, Lot) else consumed.lot,
         consumed_serial=consumed if isinstance(consumed, SerialNumber) else None,
         produced_lot=produced if isinstance(produced, Lot) else produced.lot,
@@ -83,15 +85,19 @@ def link_consumed(
     document_type: str = "",
     document_id: str = "",
     produced_new: bool = False,
+    also: Sequence[list] = (),
 ) -> list[GenealogyLink]:
     """Links from each consumed ``(lot or serial, quantity[, produced serial code])`` to the produced
     nodes (the serials, else the lot). A lot consumed into several serials is shared out between
     them; a consumed serial needs its produced serial named when several are produced. An
     untracked product has no node, so nothing is linked. ``produced_new``: the produced serials
-    were created in this transaction (so no link can close a cycle through them)."""
+    were created in this transaction (so no link can close a cycle through them). ``also``: the
+    caller's writes that read nothing back, sent in the same statement as the links (written even
+    when there is nothing to link)."""
     consumed = list(consumed or [])
     produced = list(produced_serials) or ([produced_lot] if produced_lot is not None else [])
     if not consumed or not produced:
+        sql.write_together(*also)
         return []
     by_code = {s.code: s for s in produced_serials}
     refs = {
@@ -133,7 +139,10 @@ def link_consumed(
             for target_node, share in zip(produced, _shares(quantity, len(produced)), strict=True):
                 links.append(_link(node, target_node, share, refs))
     _check_acyclic([(link.consumed_key, link.produced_key) for link in links], produced_new=produced_new and bool(produced_serials))
-    return sql.insert_rows(GenealogyLink, links)
+    if not links:
+        sql.write_together(*also)
+        return []
+    return sql.insert_rows(GenealogyLink, links, also=also)
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from inventory.locks import (
     lock_items,
     lock_serials,
 )
-from inventory.models import Reservation, SerialNumber, StockMove
+from inventory.models import Item, Reservation, SerialNumber, StockMove
 from inventory.selectors.stock import item_stock
 from inventory.services import _common as c
 from inventory.services._issue_plan import (
@@ -80,6 +80,7 @@ def issue_lines(
     user,
     demand: tuple[str, int] | None = None,
     savepoint: bool = True,
+    locked_items: dict[int, Item] | None = None,
 ) -> list[list[StockMove]]:
     """Several issues (of one or many items) in one go, as if :func:`issue` were called line by
     line, with the same refusals, but every kind of row read and locked once for all the lines
@@ -92,11 +93,14 @@ def issue_lines(
     for it, locked with the lines' own reservations in one query.
 
     ``savepoint=False``: inside a caller's transaction, take no savepoint of its own, for a
-    caller whose transaction is rolled back whole on any refusal (a refusal leaves it unusable)."""
+    caller whose transaction is rolled back whole on any refusal (a refusal leaves it unusable).
+
+    ``locked_items``: items the caller has locked in this transaction (``lock_items``), by id;
+    the lines' items among them are not locked again."""
     if not lines:
         return []
     with transaction.atomic(savepoint=savepoint):
-        return _issue_lines(lines, user=user, demand=demand, refs={
+        return _issue_lines(lines, user=user, demand=demand, locked_items=locked_items or {}, refs={
             "work_order_id": work_order_id,
             "operation_id": operation_id,
             "reason": reason,
@@ -105,8 +109,12 @@ def issue_lines(
         })
 
 
-def _issue_lines(lines: list[IssueLine], *, user, refs: dict, demand: tuple[str, int] | None) -> list[list[StockMove]]:
-    items = lock_items([line.item for line in lines])
+def _issue_lines(
+    lines: list[IssueLine], *, user, refs: dict, demand: tuple[str, int] | None, locked_items: dict[int, Item]
+) -> list[list[StockMove]]:
+    wanted = {getattr(line.item, "pk", line.item) for line in lines}
+    items = {pk: locked_items[pk] for pk in wanted if pk in locked_items}
+    items |= lock_items(wanted - items.keys())
     plans = [IssuePlan(line=line, item=found_item(items, line.item)) for line in lines]
     for plan in plans:
         plan.quantity = c.check_quantity(plan.item, plan.line.quantity)

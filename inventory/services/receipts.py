@@ -71,26 +71,29 @@ def produce(
     reference: str = "",
     user,
     savepoint: bool = True,
+    locked_items: dict[int, Item] | None = None,
 ) -> list[StockMove]:
     """Production output into ``location`` (creates the lot/serials), linked in the genealogy to
     ``consumed``: ``(lot or serial, quantity)`` pairs, optionally ``(node, quantity, produced serial
     code)`` to say which produced serial a component went into.
 
     ``savepoint=False``: inside a caller's transaction that is rolled back whole on any refusal
-    (a production report), take no savepoint of its own."""
+    (a production report), take no savepoint of its own. ``locked_items``: items the caller has
+    locked in this transaction (``lock_items``), by id; ``item`` among them is not locked again."""
     with transaction.atomic(savepoint=savepoint):
         return _produce(
-            item=item, location=location, quantity=quantity, lot_code=lot_code, serial_codes=serial_codes,
+            item=item, locked_items=locked_items or {}, location=location, quantity=quantity, lot_code=lot_code, serial_codes=serial_codes,
             expires_on=expires_on, work_order_id=work_order_id, operation_id=operation_id, consumed=consumed,
             document_type=document_type, document_id=document_id, reference=reference, user=user,
         )
 
 
-def _produce(*, item, location, quantity, lot_code, serial_codes, expires_on, work_order_id, operation_id, consumed,
-             document_type, document_id, reference, user) -> list[StockMove]:
+def _produce(*, item, locked_items: dict[int, Item], location, quantity, lot_code, serial_codes, expires_on, work_order_id,
+             operation_id, consumed, document_type, document_id, reference, user) -> list[StockMove]:
     from inventory.services.genealogy import link_consumed
 
-    item = locked_item(item)
+    pk = getattr(item, "pk", item)
+    item = locked_items[pk] if pk in locked_items else locked_item(item)
     quantity = c.check_quantity(item, quantity)
     c.require_no_tracking_input(item, lot=lot_code, serials=serial_codes)
     codes = c.clean_serial_codes(item, serial_codes, quantity)

@@ -55,7 +55,7 @@ from inventory import services as inventory
 from inventory.models import GenealogyLink, Item, StockMove, UnitOfMeasure
 from mes import sql
 from mes.errors import ApplicationError, InvalidInput
-from mes.events import events_batched, record_event
+from mes.events import events_batched, record_event, write_with_events
 from mes.quantities import ZERO
 from mes.rows import update_statements
 from orders import errors
@@ -166,7 +166,8 @@ def production_report_create(
         else staging_location(next_step, route.production_location_id)
     )
 
-    report = ProductionReport(
+    report = sql.new_row(
+        ProductionReport,
         operation=operation,
         work_order=work_order,
         quantity_good=good,
@@ -184,15 +185,17 @@ def production_report_create(
         "document_id": str(report.pk),
     }
 
-    # Stock is locked item by item in item-pk order (the components before the product in one
-    # batch, the product's own units, then the components after it), so reports never wait on
-    # each other in a cycle.
+    # The product's and the components' items are locked first, together, in item-pk order (as
+    # every stock service locks items before their stock), so reports never wait on each other
+    # in a cycle; the stock is then posted in the same order (the components before the product,
+    # the product's own units, then the components after it) without locking the items again.
     by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
     for entry in entries:
         by_item[entry.item.pk].append(entry)
+    locked_items = inventory.lock_items([product.pk, *by_item])
     demand = (DEMAND_TYPE, work_order.pk)
     first = [e for item_id in sorted(by_item) if item_id < product.pk for e in by_item[item_id]]
-    issues = list(_issue(first, demand, refs, user))
+    issues = list(_issue(first, demand, refs, user, locked_items))
     output = Output()
     post_output(
         output,
@@ -210,16 +213,18 @@ def production_report_create(
         production_location_id=route.production_location_id,
         refs=refs,
         user=user,
+        locked_items=locked_items,
     )
     last = [e for item_id in sorted(by_item) if item_id > product.pk for e in by_item[item_id]]
-    issues += _issue(last, demand, refs, user)
+    issues += _issue(last, demand, refs, user, locked_items)
     consumption: list[ReportConsumption] = []
     issued: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for entry, moves in issues:
         for move in moves:
             issued[entry.item.pk] += move.quantity
             consumption.append(
-                ReportConsumption(
+                sql.new_row(
+                    ReportConsumption,
                     report=report,
                     item=entry.item,
                     lot=move.lot,
@@ -231,13 +236,6 @@ def production_report_create(
                 )
             )
 
-    links = inventory.link_consumed(
-        consumed=genealogy_nodes(entries, [s.code for s in output.serials]),
-        produced_lot=next(iter(output.lots.values()), None) if not output.serials else None,
-        produced_serials=output.serials,
-        produced_new=previous is None,
-        **refs,
-    ) if output.serials or output.lots else []
     for row in output.rows:
         row.report = report
     # The operation's lock covers its materials: only reports and reversals on it change them.
@@ -245,15 +243,28 @@ def production_report_create(
         materials[item_id].quantity_issued += quantity
     operation.quantity_good += good
     operation.quantity_scrap += scrap
-    # The report's own rows, its materials and counters: writes that read nothing back, sent
-    # together (one statement on PostgreSQL).
-    sql.write_together(
+    # The report's own rows, its materials and counters: writes that read nothing back, sent with
+    # the genealogy links (one statement on PostgreSQL); the rows tying the links to the report
+    # go with the report's events, at the end.
+    writes = [
         sql.insert_statement(ReportConsumption, consumption),
         sql.insert_statement(ReportOutput, output.rows),
-        sql.insert_statement(ReportGenealogy, [ReportGenealogy(report=report, link=link) for link in links]),
         update_statements(WorkOrderMaterial, [materials[item_id] for item_id in issued], ["quantity_issued"]),
         _counters_statement(operation),
-    )
+    ]
+    if output.serials or output.lots:
+        links = inventory.link_consumed(
+            consumed=genealogy_nodes(entries, [s.code for s in output.serials]),
+            produced_lot=next(iter(output.lots.values()), None) if not output.serials else None,
+            produced_serials=output.serials,
+            produced_new=previous is None,
+            also=writes,
+            **refs,
+        )
+    else:
+        links = []
+        sql.write_together(*writes)
+    write_with_events(sql.insert_statement(ReportGenealogy, [sql.new_row(ReportGenealogy, report=report, link=link) for link in links]))
     if good > 0 and next_step is not None:
         make_ready(operation_id=next_step.pk, user=user, reason=f"operation {operation.sequence} reported good output")
 
@@ -319,7 +330,7 @@ def operation_materials(work_order_id: int, sequence: int) -> dict[int, WorkOrde
     return {m.item_id: m for m in rows}
 
 
-def _issue(entries: list[ConsumedEntry], demand: tuple[str, int], refs: dict, user):
+def _issue(entries: list[ConsumedEntry], demand: tuple[str, int], refs: dict, user, locked_items: dict[int, Item]):
     """Issue the entries, location by location, in one batch, consuming the order's reservations
     of each item first (oldest first); yields (entry, moves) per allocation. No savepoint: a
     refusal rolls the whole report back."""
@@ -337,7 +348,7 @@ def _issue(entries: list[ConsumedEntry], demand: tuple[str, int], refs: dict, us
             )
             owners.append(entry)
     if lines:
-        yield from zip(owners, inventory.issue_lines(lines=lines, user=user, demand=demand, savepoint=False, **refs), strict=True)
+        yield from zip(owners, inventory.issue_lines(lines=lines, user=user, demand=demand, savepoint=False, locked_items=locked_items, **refs), strict=True)
 
 
 def report_moves(report: ProductionReport) -> list[StockMove]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from inventory import services as inventory
 from inventory.models import Item, Lot, SerialNumber
+from mes import sql
 from mes.errors import InvalidInput
 from orders.models import ReportOutput, ScrapReason, WorkOrder, WorkOrderOperation
 from orders.services.execution import RouteStep
@@ -26,7 +27,7 @@ class Output:
 
     def add(self, *, action, item, quantity, location_id=None, lot=None, serial=None, move=None) -> None:
         self.rows.append(
-            ReportOutput(action=action, item=item, quantity=quantity, location_id=location_id, lot=lot, serial=serial, move=move)
+            sql.new_row(ReportOutput, action=action, item=item, quantity=quantity, location_id=location_id, lot=lot, serial=serial, move=move)
         )
         if action != ReportOutput.Action.SCRAPPED:
             if serial is not None:
@@ -52,7 +53,10 @@ def post_output(
     production_location_id: int | None,
     refs: dict,
     user,
+    locked_items: dict[int, Item] | None = None,
 ) -> None:
+    """The product's own units: produced (first operation), passed on or scrapped (later ones).
+    ``locked_items``: items the report has locked, by id (not locked again)."""
     product = work_order.item
     if previous is None:
         if good > 0:
@@ -64,6 +68,7 @@ def post_output(
                 serial_codes=produced_codes or None,
                 user=user,
                 savepoint=False,  # a refusal rolls the whole report back
+                locked_items=locked_items,
                 **refs,
             )
             for move in moves:

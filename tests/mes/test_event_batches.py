@@ -69,3 +69,49 @@ def test_a_failed_batched_block_writes_nothing():
     with transaction.atomic():
         record_event(type="test.after", aggregate_type="thing", aggregate_id=2, payload={})
     assert list(Event.objects.values_list("type", flat=True)) == ["test.after"]
+
+
+def test_writes_sent_with_a_blocks_events_go_in_the_events_insert_before_the_reactions():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.models import Location
+    from mes import sql
+    from mes.events import _reactions, events_batched, react_to, write_with_events
+
+    seen = []
+    react_to("test.with_writes", lambda event: seen.append(Location.objects.filter(code="WRITTEN-WITH").exists()))
+    try:
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            with events_batched():
+                record_event(type="test.with_writes", aggregate_type="thing", aggregate_id=1, payload={})
+                write_with_events(sql.insert_statement(Location, [sql.new_row(Location, code="WRITTEN-WITH", name="w")]))
+                assert not Location.objects.filter(code="WRITTEN-WITH").exists()
+                inside = len(queries.captured_queries)
+            written = len(queries.captured_queries) - inside - 1  # less the reaction's read
+    finally:
+        _reactions.pop("test.with_writes")
+    assert written == (1 if connection.vendor == "postgresql" else 2)
+    assert seen == [True]
+    assert Location.objects.filter(code="WRITTEN-WITH").exists()
+
+
+def test_writes_sent_with_events_outside_a_batched_block_are_written_at_once():
+    from inventory.models import Location
+    from mes import sql
+    from mes.events import write_with_events
+
+    with transaction.atomic():
+        write_with_events(sql.insert_statement(Location, [sql.new_row(Location, code="AT-ONCE", name="a")]))
+        assert Location.objects.filter(code="AT-ONCE").exists()
+
+
+def test_writes_sent_with_a_block_that_records_no_event_are_written_when_it_ends():
+    from inventory.models import Location
+    from mes import sql
+    from mes.events import events_batched, write_with_events
+
+    with transaction.atomic():
+        with events_batched():
+            write_with_events(sql.insert_statement(Location, [sql.new_row(Location, code="NO-EVENTS", name="n")]))
+        assert Location.objects.filter(code="NO-EVENTS").exists()

@@ -71,3 +71,13 @@ def test_a_report_with_an_idempotency_key_reads_its_token_once(plant, assembly, 
         response = _post(operator_client, assembly, report_body(1, consumed=scans, serials=["PHN-1"]), HTTP_IDEMPOTENCY_KEY="once-1")
     assert response.status_code == 201, response.content
     assert sum('"authtoken_token"' in q["sql"] for q in queries.captured_queries) == 1
+
+
+def test_a_report_locks_its_product_and_component_items_in_one_statement(plant, assembly, operator_client):
+    scans = [{"item": plant.items.battery.pk, "lot": "BAT-L1", "quantity": "1"}]
+    with CaptureQueriesContext(connection) as queries:
+        response = _post(operator_client, assembly, report_body(1, consumed=scans, serials=["PHN-1"]))
+    assert response.status_code == 201, response.content
+    item_locks = [q["sql"] for q in queries.captured_queries if "FROM inventory_item i JOIN inventory_unitofmeasure u" in q["sql"]]
+    assert len(item_locks) == 1
+    assert str(plant.items.battery.pk) in item_locks[0] and str(assembly.work_order.item_id) in item_locks[0]
