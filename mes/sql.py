@@ -29,6 +29,7 @@ from functools import lru_cache
 from django.db import connections, models, router
 from django.db.models import Model, signals
 from django.db.models.base import ModelState
+from psycopg.types.json import Json, Jsonb
 
 
 def _connection(model: type[Model] | None = None, write: bool = False):
@@ -289,13 +290,17 @@ def _array_element(value) -> str:
         return "t" if value else "f"
     if kind is dt.datetime or kind is dt.date:
         return '"' + value.isoformat() + '"'
+    if (kind is Jsonb or kind is Json) and value.dumps is not None:  # a JSONField's value, with its encoder
+        text = value.dumps(value.obj)
+        return _array_element(text if isinstance(text, str) else bytes(text).decode())
     raise TypeError(kind)
 
 
 def array_param(values: list):
     """``values`` as PostgreSQL's text form of an array, for a parameter the statement casts
     (``%s::integer[]``): psycopg adapts arrays element by element in Python code, a string in C.
-    Values of other types than int, Decimal, str, bool, date, datetime and None: the list itself."""
+    Values of other types than int, Decimal, str, bool, date, datetime, None and JSON (psycopg's
+    ``Json``/``Jsonb`` with their encoder, as JSONFields give them): the list itself."""
     try:
         return "{" + ",".join("NULL" if value is None else _array_element(value) for value in values) + "}"
     except TypeError:
@@ -368,11 +373,11 @@ def insert_rows(
     connection = _connection(model, write=True)
     # PostgreSQL takes many rows as one array a column (one statement text whatever their
     # number); a few rows as plain values, which cost less to send than short arrays, as long as
-    # psycopg keeps the statement's parsing (up to 50 parameters).
+    # psycopg keeps the statement's parsing (up to 50 parameters, the other writes' included).
     together = [statement for group in also for statement in group]
     postgres = connection.vendor == "postgresql"
     columns = len(_preparing(connection.alias, model))
-    arrays = postgres and (len(objects) * columns > VALUES_UP_TO or bool(together))
+    arrays = postgres and len(objects) * columns + sum(len(params) for _, params in together) > VALUES_UP_TO
     skip = tuple(skip_conflicts_on)
     sql, params = _insert(connection, model, objects, arrays=arrays, skip=skip)
     with cursor(connection) as cur:

@@ -130,6 +130,22 @@ def test_an_array_parameter_written_as_text_reads_back_the_same_values(cast, val
         assert cursor.fetchone()[0] == values
 
 
+def test_json_values_in_an_array_parameter_read_back_the_same():
+    import json
+
+    from psycopg.types.json import Jsonb
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL arrays")
+    payloads = [{"a": [1, 'say "hi"', "back\\slash"], "b": None}, {"lots": [{"id": 1, "code": "L-{1}"}]}, []]
+    param = sql.array_param([Jsonb(p, dumps=json.dumps) for p in payloads] + [None])
+    assert isinstance(param, str)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::jsonb[]", [param])
+        loaded = cursor.fetchone()[0]
+    assert [json.loads(v) if isinstance(v, str) else v for v in loaded] == [*payloads, None]
+
+
 def test_an_array_of_values_of_other_types_stays_a_list_for_the_driver():
     values = [{"payload": 1}, None]
     assert sql.array_param(values) is values
