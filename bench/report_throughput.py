@@ -1,6 +1,7 @@
 """Production report throughput over HTTP, on PostgreSQL under gunicorn.
 
-Creates its own database (``mes_bench_reports``; on the machine's PostgreSQL, over its Unix socket when it has one), migrates it, and seeds a plant: ``--products``
+Creates its own database (``mes_bench_reports``, on the machine's PostgreSQL: over its Unix
+socket when it has one, else 127.0.0.1:5432), migrates it, and seeds a plant: ``--products``
 serial-tracked boards, each made on its own SMT work center from three lot-tracked components
 (several lots each, received at the line side), and one released, running work order per
 tablet (client). Then it starts the application under gunicorn on 127.0.0.1 against that
