@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from mes import sql
 from mes.api.permissions import remember_roles
 
 
@@ -58,7 +59,7 @@ class RoleTokenAuthentication(authentication.TokenAuthentication):
         alias = router.db_for_read(Token)
         connection = connections[alias]
         loading = _loading(alias)
-        with connection.cursor() as cursor:
+        with sql.cursor(connection) as cursor:
             cursor.execute(loading.sql, [key])
             rows = cursor.fetchall()
         if not rows:
@@ -71,6 +72,6 @@ class RoleTokenAuthentication(authentication.TokenAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         remember_roles(user, (row[-1] for row in rows if row[-1] is not None))
-        token = Token(key=key, user=user, created=values[-1])
+        token = sql.new_row(Token, key=key, user=user, created=values[-1])
         token._state.adding, token._state.db = False, alias
         return user, token
