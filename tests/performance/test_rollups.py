@@ -15,6 +15,7 @@ from django.utils import timezone
 from orders.models import Calendar, WorkCenter
 from performance.models import ShiftPerformance
 from performance.selectors import measure, oee_report, work_center_for_oee
+from performance.selectors.oee import settle_time
 from performance.services import shift_performance_roll_up
 from performance.tasks import roll_up_shifts
 from tests.performance.conftest import BERLIN, at
@@ -92,7 +93,8 @@ def test_a_range_with_edges_uses_roll_ups_inside_and_the_records_at_the_edges(th
 
 def test_a_late_downtime_makes_its_shift_stale_until_the_next_roll_up(three_days, floor):
     press, start, end = three_days
-    shift_performance_roll_up(days=5)
+    first_run = timezone.now()
+    shift_performance_roll_up(now=first_run, days=5)
     wc = work_center_for_oee(press.pk)
     before = oee_report(work_center=wc, start=start, end=end)
     # recorded now, for yesterday's afternoon
@@ -102,9 +104,14 @@ def test_a_late_downtime_makes_its_shift_stale_until_the_next_roll_up(three_days
     assert after.totals.sources["live"] == 1
     assert after.totals.unplanned_downtime > before.totals.unplanned_downtime
     assert [p.figures.as_dict() for p in after.pieces] == [f.as_dict() for f in _live(wc, after)]
-    # the task's next run, a few minutes later, rolls that shift up again
+    # the task's next run, a few minutes later, rolls that shift up again — and, when a shift of
+    # today finished settling in those minutes, that one too for the first time
     next_run = timezone.now() + dt.timedelta(minutes=5)
-    assert shift_performance_roll_up(now=next_run, days=5).written == 1
+    assert shift_performance_roll_up(now=next_run, days=5).written >= 1
+    rolled = ShiftPerformance.objects.filter(work_center=press, computed_at=next_run)
+    assert [r.starts_at <= late_start < r.ends_at for r in rolled].count(True) == 1
+    newly_settled = [r for r in rolled if not r.starts_at <= late_start < r.ends_at]
+    assert all(first_run - settle_time() < r.ends_at <= next_run - settle_time() for r in newly_settled)
     again = oee_report(work_center=wc, start=start, end=end, now=next_run)
     assert again.totals.sources["live"] == 0
     assert again.totals.as_dict() == after.totals.as_dict()
