@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from inventory.models import (
     Hold,
     Item,
+    Location,
     Lot,
     Reservation,
     SerialNumber,
@@ -76,16 +77,20 @@ def lock_balances(*, item_id: int, keys: Iterable[tuple[int, int | None]]) -> di
     return {key[1:]: balance for key, balance in lock_item_balances(keys=[(item_id, *k) for k in keys]).items()}
 
 
-def lock_item_balances(*, keys: Iterable[tuple[int, int, int | None]]) -> dict[tuple[int, int, int | None], StockBalance]:
+def lock_item_balances(
+    *, keys: Iterable[tuple[int, int, int | None]], locked: dict[tuple[int, int, int | None], StockBalance] | None = None
+) -> dict[tuple[int, int, int | None], StockBalance]:
     """Lock (creating when missing, all in one insert) the balances at the given (item id,
     location id, lot id) triples, of any number of items, in one query (by pk), under their
-    items' locks."""
+    items' locks. ``locked``: balances the caller has locked in this transaction (as
+    :func:`lock_item_stock` gives them), by key; those keys are not read again."""
     keys = sorted(set(keys), key=lambda k: (k[0], k[1], k[2] or 0))
-    found: dict[tuple[int, int, int | None], StockBalance] = {}
-    if not keys:
+    locked = locked or {}
+    found: dict[tuple[int, int, int | None], StockBalance] = {key: locked[key] for key in keys if key in locked}
+    if len(found) == len(keys):
         return found
-    item_ids = sorted({k[0] for k in keys})
-    location_ids = sorted({k[1] for k in keys})
+    item_ids = sorted({k[0] for k in keys if k not in found})
+    location_ids = sorted({k[1] for k in keys if k not in found})
     candidates = sql.fetch_models(
         f"SELECT {sql.select_columns(StockBalance, 'b')} FROM inventory_stockbalance b "
         f"WHERE b.item_id IN ({sql.in_list(item_ids)}) AND b.location_id IN ({sql.in_list(location_ids)}) "
@@ -96,13 +101,42 @@ def lock_item_balances(*, keys: Iterable[tuple[int, int, int | None]]) -> dict[t
     wanted = set(keys)
     for balance in candidates:
         key = (balance.item_id, balance.location_id, balance.lot_id)
-        if key in wanted:
+        if key in wanted and key not in found:
             found[key] = balance
     # The item rows are locked, so no other transaction can be creating these balances.
     missing = [sql.new_row(StockBalance, item_id=key[0], location_id=key[1], lot_id=key[2]) for key in keys if key not in found]
     for balance in sql.insert_rows(StockBalance, missing):
         found[(balance.item_id, balance.location_id, balance.lot_id)] = balance
     return found
+
+
+def lock_item_stock(items: list, *, open_reservations: list[Reservation] | None = None):
+    """``item_stock`` of the items (objects or ids) under their locks, with their balances that
+    hold stock locked in the same statement (by pk): (stock by item id, locked balances by
+    (item id, location id, lot id)) — for an issue, whose balances are those with stock, so
+    :func:`lock_item_balances` given them reads nothing more."""
+    from inventory.selectors.stock import STOCKED_BALANCES, stocks_of
+
+    ids = sorted({getattr(i, "pk", i) for i in items})
+    if not ids:
+        return {}, {}
+    balances = sql.fetch_models(
+        f"SELECT {sql.select_columns(StockBalance, 'b')}, {sql.select_columns(Lot, 'l', _LOT_FIELDS)}, "
+        f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} {STOCKED_BALANCES.format(items=sql.in_list(ids))} "
+        f"ORDER BY b.id {sql.for_update('b')}",
+        ids,
+        [
+            StockBalance,
+            sql.Part(Lot, fields=_LOT_FIELDS, parent="stockbalance", relation="lot"),
+            sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
+        ],
+    )
+    stocks = stocks_of(items, balances, open_reservations=open_reservations)
+    return stocks, {(b.item_id, b.location_id, b.lot_id): b for b in balances}
+
+
+_LOT_FIELDS = ("id", "status", "expires_on")  # what availability reads of a balance's lot and location
+_LOCATION_FIELDS = ("id", "purpose")
 
 
 def lock_reservations(reservations: Iterable) -> dict[int, Reservation]:

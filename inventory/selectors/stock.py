@@ -100,9 +100,30 @@ def item_stock(items: Iterable, *, open_reservations: list[Reservation] | None =
     fewer when the caller has just read (and locked) every open reservation of these items."""
     items = list(items)
     ids = sorted({_pk(i) for i in items})
-    stocks = {pk: ItemStock(item_id=pk) for pk in ids}
     if not ids:
-        return stocks
+        return {}
+    balances = sql.fetch_models(
+        f"SELECT {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, {sql.select_columns(Lot, 'l', _LOT_FIELDS)}, "
+        f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} {STOCKED_BALANCES.format(items=sql.in_list(ids))}",
+        ids,
+        _BALANCE_PARTS,
+    )
+    return stocks_of(items, balances, open_reservations=open_reservations)
+
+
+# The balances of some items that hold stock, each with its lot and location: what item_stock reads.
+STOCKED_BALANCES = (
+    "FROM inventory_stockbalance b LEFT JOIN inventory_lot l ON l.id = b.lot_id "
+    "JOIN inventory_location loc ON loc.id = b.location_id WHERE b.item_id IN ({items}) AND b.quantity > 0"
+)
+
+
+def stocks_of(items: list, balances: list[StockBalance], *, open_reservations: list[Reservation] | None = None) -> dict[int, ItemStock]:
+    """:func:`item_stock` from the items' balances with stock (``STOCKED_BALANCES``, each with its
+    lot and location attached) read by the caller: the held serials and open reservations (unless
+    given) read here."""
+    ids = sorted({_pk(i) for i in items})
+    stocks = {pk: ItemStock(item_id=pk) for pk in ids}
     today = timezone.localdate()
     maybe_serial = [_pk(i) for i in items if not isinstance(i, Item) or i.tracking == Item.Tracking.SERIAL]
     held_serials: dict[tuple[int, int, int | None], int] = {}
@@ -114,14 +135,6 @@ def item_stock(items: Iterable, *, open_reservations: list[Reservation] | None =
             [*maybe_serial, SerialNumber.Status.ON_HOLD.value],
         ):
             held_serials[(item_id, location_id, lot_id)] = count
-    balances = sql.fetch_models(
-        f"SELECT {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, {sql.select_columns(Lot, 'l', _LOT_FIELDS)}, "
-        f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} FROM inventory_stockbalance b "
-        "LEFT JOIN inventory_lot l ON l.id = b.lot_id JOIN inventory_location loc ON loc.id = b.location_id "
-        f"WHERE b.item_id IN ({sql.in_list(ids)}) AND b.quantity > 0",
-        ids,
-        _BALANCE_PARTS,
-    )
     for balance in balances:
         quantity, lot = balance.quantity, balance.lot
         lot_blocked = lot is not None and (

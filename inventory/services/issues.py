@@ -8,11 +8,11 @@ from django.db import transaction
 
 from inventory.locks import (
     lock_item_balances,
+    lock_item_stock,
     lock_items,
     lock_serials,
 )
 from inventory.models import Item, Reservation, SerialNumber, StockMove
-from inventory.selectors.stock import item_stock
 from inventory.services import _common as c
 from inventory.services._issue_plan import (
     IssueLine,
@@ -138,7 +138,8 @@ def _issue_lines(
             c.check_lot_usable(plan.lot)
     open_reservations = take_reservations(plans, demand)
 
-    stocks = item_stock(list(items.values()), open_reservations=open_reservations)
+    # The stock is read with its balances locked: an issue posts on balances that hold stock.
+    stocks, stocked = lock_item_stock(list(items.values()), open_reservations=open_reservations)
     postings: dict[int, c.Posting] = {}
     for plan in plans:
         check_available(plan, stocks[plan.item.pk])
@@ -147,7 +148,7 @@ def _issue_lines(
             posting = postings[plan.item.pk] = c.Posting(item=plan.item, user=user, **refs)
         plan.post(posting)
     balances = lock_item_balances(
-        keys=[(item_id, *key) for item_id, p in postings.items() for key in (*p.deltas, *p.reserved_deltas)]
+        keys=[(item_id, *key) for item_id, p in postings.items() for key in (*p.deltas, *p.reserved_deltas)], locked=stocked
     )
     for item_id, posting in postings.items():
         posting.balances = {key[1:]: balance for key, balance in balances.items() if key[0] == item_id}

@@ -80,3 +80,15 @@ def test_a_demand_s_reservations_are_consumed_oldest_first(stocked, clerk, store
     assert (first.quantity_consumed, first.status) == (Decimal(3), "closed")
     assert (second.quantity_consumed, other.quantity_consumed) == (Decimal(1), 0)
     assert ledger_discrepancies() == []
+
+
+def test_an_issue_reads_and_locks_the_balances_it_posts_on_with_its_stock(stocked, clerk, stores, chips):
+    lines = [IssueLine(item=chips, location=stores, quantity=Decimal(4), lot="C1")]
+    with CaptureQueriesContext(connection) as queries:
+        services.issue_lines(lines=lines, document_type="test", document_id="2", user=clerk)
+    balance_reads = [q["sql"] for q in queries.captured_queries if "FROM inventory_stockbalance b" in q["sql"]]
+    assert len(balance_reads) == 1
+    if connection.vendor == "postgresql":
+        assert 'FOR UPDATE OF "b"' in balance_reads[0]
+    assert StockBalance.objects.get(lot__code="C1").quantity == Decimal(6)
+    assert ledger_discrepancies() == []
