@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from report_throughput_plant import create_database, log, seed, setup_django
+from _harness import database_url
+from report_throughput_plant import Rollback, create_database, log, post_report, seed, setup_django
 
 
 def parse_args():
@@ -38,29 +39,20 @@ def parse_args():
     return parser.parse_args()
 
 
-class Rollback(Exception):
-    pass
-
-
 def serve(args) -> None:
     """Under callgrind: warm up, then count ``--requests`` requests (instrumentation switched on
     and off around them with callgrind_control)."""
     tablet = json.loads(Path(args.serve).read_text())
-    setup_django(f"{args.pg_url}/{args.db}", "")
+    setup_django(database_url(args.pg_url, args.db), "")
     from django.db import transaction
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Token {tablet['token']}")
 
     def request(n: int) -> None:
-        body = {"quantity_good": "1", "consumed": tablet["consumed"], "produced_serials": [f"INS-{n}"]}
         try:
             with transaction.atomic():
-                response = client.post(
-                    f"/api/v1/operations/{tablet['operation']}/reports/", body, content_type="application/json",
-                    HTTP_IDEMPOTENCY_KEY=f"instructions-{n}",
-                )
-                assert response.status_code == 201, response.content
+                post_report(client, tablet, n, prefix="INS")
                 raise Rollback
         except Rollback:
             pass
@@ -80,7 +72,7 @@ def main() -> None:
         return
     log(f"creating database {args.db}")
     create_database(args)
-    setup_django(f"{args.pg_url}/{args.db}", "")
+    setup_django(database_url(args.pg_url, args.db), "")
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

@@ -12,6 +12,22 @@ from _harness import drop_and_create, log  # noqa: F401 (log: used by the report
 COMPONENTS = ("PCB", "SOC", "MEM")
 
 
+class Rollback(Exception):
+    """Raised inside a measured report's transaction to roll it back."""
+
+
+def post_report(client, tablet: dict, n: int, *, prefix: str):
+    """One report of ``tablet`` (3 lots consumed, serial ``{prefix}-{n}`` produced) through the API
+    with its own ``Idempotency-Key``, by a Django test client; it must be created."""
+    body = {"quantity_good": "1", "consumed": tablet["consumed"], "produced_serials": [f"{prefix}-{n}"]}
+    response = client.post(
+        f"/api/v1/operations/{tablet['operation']}/reports/", body, content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=f"{prefix.lower()}-{n}",
+    )
+    assert response.status_code == 201, response.content
+    return response
+
+
 def create_database(args) -> None:
     drop_and_create(args.pg_url, args.db)
 
@@ -138,10 +154,6 @@ def profile_reports(tablet: dict, samples: int = 30) -> None:
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_AUTHORIZATION=f"Token {tablet['token']}")
-
-    class Rollback(Exception):
-        pass
-
     times, statements, status = [], [], None
     for n in range(samples + 3):
         body = {"quantity_good": "1", "consumed": tablet["consumed"], "produced_serials": [f"PROFILE-{n}"]}

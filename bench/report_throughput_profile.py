@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from report_throughput_plant import create_database, log, owner, seed, setup_django
+from _harness import database_url
+from report_throughput_plant import Rollback, create_database, log, owner, post_report, seed, setup_django
 
 
 def parse_args():
@@ -40,10 +41,6 @@ def parse_args():
     parser.add_argument("--cprofile", type=int, default=0, help="print this many functions by own CPU time (API request)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one API request")
     return parser.parse_args()
-
-
-class Rollback(Exception):
-    pass
 
 
 def measure(run, samples: int, capture: bool = True) -> tuple[list[str], float, float, object]:
@@ -82,10 +79,9 @@ def summary(name: str, statements: list[str], cpu: float, wall: float) -> None:
 
 def main() -> None:
     args = parse_args()
-    database_url = f"{args.pg_url}/{args.db}"
     log(f"creating database {args.db}")
     create_database(args)
-    setup_django(database_url, "")
+    setup_django(database_url(args.pg_url, args.db), "")
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
@@ -105,12 +101,7 @@ def main() -> None:
     client = Client(HTTP_AUTHORIZATION=f"Token {tablet['token']}")
 
     def request(n: int):
-        body = {"quantity_good": "1", "consumed": tablet["consumed"], "produced_serials": [f"API-{n}"]}
-        response = client.post(
-            f"/api/v1/operations/{tablet['operation']}/reports/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=f"profile-{n}"
-        )
-        assert response.status_code == 201, response.content
-        return response
+        return post_report(client, tablet, n, prefix="API")
 
     statements, cpu, wall, _ = measure(service, args.samples)
     summary("report service", statements, cpu, wall)
