@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from inventory.models import (
     Hold,
     Item,
-    Location,
     Lot,
     Reservation,
     SerialNumber,
@@ -115,28 +114,14 @@ def lock_item_stock(items: list, *, open_reservations: list[Reservation] | None 
     hold stock locked in the same statement (by pk): (stock by item id, locked balances by
     (item id, location id, lot id)) — for an issue, whose balances are those with stock, so
     :func:`lock_item_balances` given them reads nothing more."""
-    from inventory.selectors.stock import STOCKED_BALANCES, stocks_of
+    from inventory.selectors.stock import stocked_balances, stocks_of
 
     ids = sorted({getattr(i, "pk", i) for i in items})
     if not ids:
         return {}, {}
-    balances = sql.fetch_models(
-        f"SELECT {sql.select_columns(StockBalance, 'b')}, {sql.select_columns(Lot, 'l', _LOT_FIELDS)}, "
-        f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} {STOCKED_BALANCES.format(items=sql.in_list(ids))} "
-        f"ORDER BY b.id {sql.for_update('b')}",
-        ids,
-        [
-            StockBalance,
-            sql.Part(Lot, fields=_LOT_FIELDS, parent="stockbalance", relation="lot"),
-            sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
-        ],
-    )
+    balances = stocked_balances(ids, lock=True)
     stocks = stocks_of(items, balances, open_reservations=open_reservations)
     return stocks, {(b.item_id, b.location_id, b.lot_id): b for b in balances}
-
-
-_LOT_FIELDS = ("id", "status", "expires_on")  # what availability reads of a balance's lot and location
-_LOCATION_FIELDS = ("id", "purpose")
 
 
 def lock_reservations(reservations: Iterable) -> dict[int, Reservation]:

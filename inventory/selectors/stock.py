@@ -85,11 +85,6 @@ class ItemStock:
 _BALANCE_FIELDS = ("item_id", "location_id", "lot_id", "quantity")
 _LOT_FIELDS = ("id", "status", "expires_on")
 _LOCATION_FIELDS = ("id", "purpose")
-_BALANCE_PARTS = (
-    sql.Part(StockBalance, fields=_BALANCE_FIELDS),
-    sql.Part(Lot, fields=_LOT_FIELDS, parent="stockbalance", relation="lot"),
-    sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
-)
 _RESERVATION_FIELDS = ("id", "item_id", "location_id", "lot_id", "quantity", "quantity_consumed", "quantity_released")
 _RESERVATION_PARTS = (sql.Part(Reservation, fields=_RESERVATION_FIELDS),)
 
@@ -102,25 +97,32 @@ def item_stock(items: Iterable, *, open_reservations: list[Reservation] | None =
     ids = sorted({_pk(i) for i in items})
     if not ids:
         return {}
-    balances = sql.fetch_models(
-        f"SELECT {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, {sql.select_columns(Lot, 'l', _LOT_FIELDS)}, "
-        f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} {STOCKED_BALANCES.format(items=sql.in_list(ids))}",
-        ids,
-        _BALANCE_PARTS,
-    )
+    balances = stocked_balances(ids, balance_fields=_BALANCE_FIELDS)
     return stocks_of(items, balances, open_reservations=open_reservations)
 
 
-# The balances of some items that hold stock, each with its lot and location: what item_stock reads.
-STOCKED_BALANCES = (
-    "FROM inventory_stockbalance b LEFT JOIN inventory_lot l ON l.id = b.lot_id "
-    "JOIN inventory_location loc ON loc.id = b.location_id WHERE b.item_id IN ({items}) AND b.quantity > 0"
-)
+def stocked_balances(ids: list[int], *, balance_fields: tuple[str, ...] | None = None, lock: bool = False) -> list[StockBalance]:
+    """The balances of the items ``ids`` that hold stock, each with what availability reads of its
+    lot and location attached: ``balance_fields`` of them (all by default); with ``lock``, the
+    balances locked (by pk)."""
+    order = f" ORDER BY b.id {sql.for_update('b')}" if lock else ""
+    return sql.fetch_models(
+        f"SELECT {sql.select_columns(StockBalance, 'b', balance_fields)}, {sql.select_columns(Lot, 'l', _LOT_FIELDS)}, "
+        f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} FROM inventory_stockbalance b "
+        "LEFT JOIN inventory_lot l ON l.id = b.lot_id JOIN inventory_location loc ON loc.id = b.location_id "
+        f"WHERE b.item_id IN ({sql.in_list(ids)}) AND b.quantity > 0{order}",
+        ids,
+        [
+            sql.Part(StockBalance, fields=balance_fields),
+            sql.Part(Lot, fields=_LOT_FIELDS, parent="stockbalance", relation="lot"),
+            sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
+        ],
+    )
 
 
 def stocks_of(items: list, balances: list[StockBalance], *, open_reservations: list[Reservation] | None = None) -> dict[int, ItemStock]:
-    """:func:`item_stock` from the items' balances with stock (``STOCKED_BALANCES``, each with its
-    lot and location attached) read by the caller: the held serials and open reservations (unless
+    """:func:`item_stock` from the items' balances with stock (:func:`stocked_balances`) read by the
+    caller: the held serials and open reservations (unless
     given) read here."""
     ids = sorted({_pk(i) for i in items})
     stocks = {pk: ItemStock(item_id=pk) for pk in ids}

@@ -34,7 +34,7 @@ from inventory.services._stock import (
     stock_leaving,
 )
 from mes.events import record_event, record_events
-from mes.rows import update_rows, update_statements
+from mes.rows import update_statements
 
 Kind = StockMove.Kind
 
