@@ -179,9 +179,11 @@ def insert_rows(
     waited for) and keep no primary key; the objects inserted are returned.
 
     ``also``: other writes that read nothing back (as for :func:`write_together`), sent in the
-    same statement on PostgreSQL (``WITH`` queries before the insert), before it elsewhere."""
+    same statement on PostgreSQL (``WITH`` queries before the insert), before it elsewhere; alone
+    when there is no object."""
     objects = list(objects)
     if not objects:
+        write_together(*also)
         return objects
     connection = _connection(model, write=True)
     # PostgreSQL takes many rows as one array a column (one statement text whatever their

@@ -139,9 +139,6 @@ def link_consumed(
             for target_node, share in zip(produced, _shares(quantity, len(produced)), strict=True):
                 links.append(_link(node, target_node, share, refs))
     _check_acyclic([(link.consumed_key, link.produced_key) for link in links], produced_new=produced_new and bool(produced_serials))
-    if not links:
-        sql.write_together(*also)
-        return []
     return sql.insert_rows(GenealogyLink, links, also=also)
 
 

@@ -190,3 +190,10 @@ def test_a_new_row_is_built_as_model_init_builds_it():
 def test_a_new_row_refuses_what_is_not_a_field():
     with pytest.raises(TypeError, match="colour"):
         sql.new_row(StockBalance, colour="red")
+
+
+def test_writes_sent_with_an_insert_of_no_rows_are_still_written():
+    from inventory.models import Location
+
+    assert sql.insert_rows(StockBalance, [], also=[sql.insert_statement(Location, [sql.new_row(Location, code="ALSO-1", name="a")])]) == []
+    assert Location.objects.filter(code="ALSO-1").exists()
