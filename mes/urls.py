@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from mes.api.auth import ObtainTokenView
 from mes.api.events import EventViewSet
@@ -9,8 +9,7 @@ from mes.api.history import AuditTrailView
 from mes.api.webhooks import WebhookSubscriptionViewSet
 from mes.health import health
 
-platform_router = DefaultRouter(trailing_slash=True)
-platform_router.include_root_view = False
+platform_router = SimpleRouter(trailing_slash=True)
 platform_router.register("events", EventViewSet, basename="event")
 platform_router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 

@@ -1,11 +1,10 @@
 from django.urls import path
 from rest_framework import renderers
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from inventory.api import balance_views, hold_views, lot_views, move_views, trace_views, views
 
-router = DefaultRouter()
-router.include_root_view = False
+router = SimpleRouter()
 # Trace first: scanners call it most, and URL resolution tries the patterns in order.
 router.register("trace", trace_views.TraceViewSet, basename="trace")
 router.register("items", views.ItemViewSet, basename="item")

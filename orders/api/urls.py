@@ -1,18 +1,19 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from orders.api import execution_views, scheduling_views, views
 
-router = DefaultRouter()
-router.include_root_view = False
+# Plain routes (no ".json" suffix twins), the shop floor's first: URLs are matched pattern by
+# pattern, and a tablet's reports and operator actions are most of the traffic.
+router = SimpleRouter()
+router.register("operations", execution_views.OperationExecutionViewSet, basename="operation-execution")
+router.register("work-centers", execution_views.DispatchListViewSet, basename="work-center-dispatch")
 router.register("work-centers", views.WorkCenterViewSet, basename="work-center")
 router.register("calendars", views.CalendarViewSet, basename="calendar")
 router.register("boms", views.BOMViewSet, basename="bom")
 router.register("routings", views.RoutingViewSet, basename="routing")
 router.register("work-orders", views.WorkOrderViewSet, basename="work-order")
 router.register("operations", views.OperationViewSet, basename="operation")
-router.register("operations", execution_views.OperationExecutionViewSet, basename="operation-execution")
-router.register("work-centers", execution_views.DispatchListViewSet, basename="work-center-dispatch")
 router.register("production-reports", execution_views.ProductionReportViewSet, basename="production-report")
 router.register("downtime", execution_views.DowntimeViewSet, basename="downtime")
 router.register("scrap-reasons", execution_views.ScrapReasonViewSet, basename="scrap-reason")

@@ -1,9 +1,8 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from quality.api import views
 
-router = DefaultRouter()
-router.include_root_view = False
+router = SimpleRouter()
 router.register("inspection-plans", views.InspectionPlanViewSet, basename="inspection-plan")
 router.register("inspections", views.InspectionViewSet, basename="inspection")
 router.register("nonconformances", views.NonconformanceViewSet, basename="nonconformance")
