@@ -11,6 +11,7 @@ signals, and sets ``auto_now`` fields only when the caller has set them on the o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from django.db import connections, router
 from django.db.models import Model
@@ -39,16 +40,27 @@ def update_statements(model: type[Model], objects: Sequence[Model], fields: Sequ
     objects = list(objects)
     if not objects:
         return []
-    using = router.db_for_write(model)
-    connection = connections[using]
+    connection = connections[router.db_for_write(model)]
+    sql, pk, columns = _update_sql(connection.alias, model, tuple(fields))
+    if connection.vendor != "postgresql":
+        return [(sql, [f.get_db_prep_save(getattr(o, f.attname), connection) for f in columns] + [o.pk]) for o in objects]
+    params = [array_param([pk.get_db_prep_value(o.pk, connection) for o in objects])]
+    for field in columns:
+        params.append(array_param([field.get_db_prep_save(getattr(o, field.attname), connection) for o in objects]))
+    return [(sql, params)]
+
+
+@lru_cache(maxsize=None)
+def _update_sql(alias: str, model: type[Model], fields: tuple[str, ...]) -> tuple:
+    """The UPDATE of ``fields`` (the same text for any number of rows), the primary key and the fields."""
+    connection = connections[alias]
     meta = model._meta
     pk = meta.pk
-    columns = [meta.get_field(name) for name in fields]
+    columns = tuple(meta.get_field(name) for name in fields)
     quote = connection.ops.quote_name
     if connection.vendor != "postgresql":
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
-        sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s"
-        return [(sql, [f.get_db_prep_save(getattr(o, f.attname), connection) for f in columns] + [o.pk]) for o in objects]
+        return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s", pk, columns
     sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
     arrays = ", ".join(f"%s::{f.cast_db_type(connection) or f.db_type(connection)}[]" for f in [pk, *columns])
     names = ", ".join(quote(f.column) for f in [pk, *columns])
@@ -56,10 +68,7 @@ def update_statements(model: type[Model], objects: Sequence[Model], fields: Sequ
         f"UPDATE {quote(meta.db_table)} AS t SET {sets} FROM unnest({arrays}) AS v({names}) "
         f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
     )
-    params = [array_param([pk.get_db_prep_value(o.pk, connection) for o in objects])]
-    for field in columns:
-        params.append(array_param([field.get_db_prep_save(getattr(o, field.attname), connection) for o in objects]))
-    return [(sql, params)]
+    return sql, pk, columns
 
 
 def update_rows_touched(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) -> None:

@@ -28,14 +28,52 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connections, router
+from django.dispatch import receiver
 from django.db.models import Model, signals
 from django.db.models.base import ModelState
 
 
 def _connection(model: type[Model] | None = None, write: bool = False):
-    alias = (router.db_for_write(model) if write else router.db_for_read(model)) if model is not None else "default"
+    if model is None or not _routed():
+        return connections["default"]
+    alias = router.db_for_write(model) if write else router.db_for_read(model)
     return connections[alias or "default"]
+
+
+_settings = {}
+
+
+def _routed() -> bool:
+    """Whether the project routes models to databases (``DATABASE_ROUTERS``), read once."""
+    if "routers" not in _settings:
+        _settings["routers"] = bool(settings.DATABASE_ROUTERS)
+    return _settings["routers"]
+
+
+def _logging(connection) -> bool:
+    """``connection.queries_logged`` (``settings.DEBUG`` read once, not on every statement)."""
+    if connection.force_debug_cursor:
+        return True
+    if "debug" not in _settings:
+        _settings["debug"] = settings.DEBUG
+    return _settings["debug"]
+
+
+@receiver(setting_changed)
+def _forget_settings(*, setting, **kwargs):
+    if setting in ("DEBUG", "DATABASE_ROUTERS"):
+        _settings.clear()
+
+
+def _kept_cursor(connection):
+    kept = getattr(connection, "_mes_kept_cursor", None)
+    if kept is None or kept[0] is not connection.connection:  # none yet, or the connection was replaced
+        wrapper = connection.cursor()  # connects first when needed
+        kept = connection._mes_kept_cursor = (connection.connection, wrapper)
+    return kept[1]
 
 
 @contextmanager
@@ -45,15 +83,26 @@ def cursor(connection=None):
     while statements are being captured (tests, ``DEBUG``), a new one as ``connection.cursor()``
     gives, so every statement is seen."""
     connection = connection or _connection()
-    if connection.queries_logged:
+    if _logging(connection):
         with connection.cursor() as fresh:
             yield fresh
         return
-    kept = getattr(connection, "_mes_kept_cursor", None)
-    if kept is None or kept[0] is not connection.connection:  # none yet, or the connection was replaced
-        wrapper = connection.cursor()  # connects first when needed
-        kept = connection._mes_kept_cursor = (connection.connection, wrapper)
-    yield kept[1]
+    yield _kept_cursor(connection)
+
+
+def _run(connection, sql: str, params: Sequence, rows: bool):
+    """Run one statement on the kept cursor; its rows (``rows``) or its row count. Straight on
+    psycopg's cursor, with Django's checks and error translation, unless statements are being
+    captured or wrapped (``connection.execute_wrapper``): then through Django's cursor."""
+    if connection.execute_wrappers or _logging(connection):
+        with cursor(connection) as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if rows else cur.rowcount
+    cur = _kept_cursor(connection).cursor
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        cur.execute(sql, params)
+        return cur.fetchall() if rows else cur.rowcount
 
 
 def in_list(values: Sequence) -> str:
@@ -125,11 +174,16 @@ def _plain_init(model: type[Model]) -> bool:
     )
 
 
+@lru_cache(maxsize=None)
+def _reader(alias: str, model: type[Model], names: tuple[str, ...] | None) -> tuple:
+    """What :func:`_build` needs of a model, looked up once: attnames, converters, plain init."""
+    return _attnames(model, names), _converters(alias, model, names), _plain_init(model)
+
+
 def _build(connection, model: type[Model], names: tuple[str, ...] | None, values: Sequence) -> Model:
-    attnames = _attnames(model, names)
+    attnames, converting, plain = _reader(connection.alias, model, names)
     if len(values) != len(attnames):
         raise ValueError(f"{model.__name__}: {len(values)} values for {len(attnames)} fields")
-    converting = _converters(connection.alias, model, names)
     if converting:
         values = list(values)
         for position, col, converters in converting:
@@ -137,7 +191,7 @@ def _build(connection, model: type[Model], names: tuple[str, ...] | None, values
             for converter in converters:
                 value = converter(value, col, connection)
             values[position] = value
-    if not _plain_init(model):
+    if not plain:
         return model.from_db(connection.alias, list(attnames), list(values))
     obj = model.__new__(model)
     state = obj._state = ModelState()
@@ -171,9 +225,7 @@ def fetch_rows(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]) 
     the first, is ``None`` where its first column (its primary key) is NULL (an outer join)."""
     parts = [p if isinstance(p, Part) else Part(p) for p in parts]
     connection = _connection(parts[0].model)
-    with cursor(connection) as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
+    rows = _run(connection, sql, params, rows=True)
     out = []
     for row in rows:
         built: dict[str, Model | None] = {}
@@ -193,16 +245,12 @@ def fetch_rows(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]) 
 
 
 def fetch(sql: str, params: Sequence = ()) -> list[tuple]:
-    with cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
+    return _run(connections["default"], sql, params, rows=True)
 
 
 def execute(sql: str, params: Sequence = ()) -> int:
     """Run a statement; the number of rows it changed."""
-    with cursor() as cur:
-        cur.execute(sql, params)
-        return cur.rowcount
+    return _run(connections["default"], sql, params, rows=False)
 
 
 # The writing half (new rows, multi-row inserts, writes sent together), in its own module.

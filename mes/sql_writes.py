@@ -14,7 +14,7 @@ from django.db.models import Model
 from django.db.models.base import ModelState
 from psycopg.types.json import Json, Jsonb
 
-from mes.sql import _connection, _plain_init, cursor
+from mes.sql import _connection, _plain_init, _run, cursor
 
 
 @lru_cache(maxsize=None)
@@ -195,14 +195,13 @@ def insert_rows(
     arrays = postgres and len(objects) * columns + sum(len(params) for _, params in together) > VALUES_UP_TO
     skip = tuple(skip_conflicts_on)
     sql, params = _insert(connection, model, objects, arrays=arrays, skip=skip)
-    with cursor(connection) as cur:
-        if together and postgres:
-            sql = "WITH " + ", ".join(f"w{n} AS ({text})" for n, (text, _) in enumerate(together)) + " " + sql
-            params = [param for _, values in together for param in values] + params
-        else:
+    if together and postgres:
+        sql = "WITH " + ", ".join(f"w{n} AS ({text})" for n, (text, _) in enumerate(together)) + " " + sql
+        params = [param for _, values in together for param in values] + params
+    elif together:
+        with cursor(connection) as cur:
             _one_by_one(cur, together)
-        cur.execute(sql, params)
-        returned = cur.fetchall()
+    returned = _run(connection, sql, params, rows=True)
     if skip:
         attnames = [model._meta.get_field(name).attname for name in skip]
         by_key = {tuple(getattr(obj, a) for a in attnames): obj for obj in objects}
@@ -240,12 +239,14 @@ def write_together(*statements: list[tuple[str, list]]) -> None:
     if not flat:
         return
     connection = _connection()
-    with cursor(connection) as cur:
-        if connection.vendor != "postgresql" or len(flat) == 1:
+    if len(flat) == 1:
+        _run(connection, *flat[0], rows=False)
+    elif connection.vendor != "postgresql":
+        with cursor(connection) as cur:
             _one_by_one(cur, flat)
-            return
+    else:
         text = "WITH " + ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(flat[:-1])) + " " + flat[-1][0]
-        cur.execute(text, [param for _, params in flat for param in params])
+        _run(connection, text, [param for _, params in flat for param in params], rows=False)
 
 
 def _one_by_one(cur, statements: list[tuple[str, list]]) -> None:
