@@ -5,7 +5,9 @@ transaction that first inserts an :class:`~mes.models.IdempotencyRecord` for (us
 hash of the request. Outcomes:
 
 * new key: the view runs; its response is stored in the same transaction (a 5xx rolls
-  everything back and stores nothing, so the client can retry);
+  everything back and stores nothing, so the client can retry). The services it calls take no
+  savepoints the first time: when one of them refuses, that attempt is rolled back whole and the
+  request served again with savepoints, so what is stored and answered is the same;
 * a retry with the same key and body: the stored response is returned unchanged
   (``Idempotent-Replayed: true``) and nothing runs;
 * the same key with another method, path or body: 422 ``idempotency_key_reused``;
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -101,6 +104,21 @@ class IdempotencyMiddleware:
         if user is None:
             return self.get_response(request)  # the view answers 401
         fingerprint = request_fingerprint(request)
+        response = self._serve(request, user=user, key=key, fingerprint=fingerprint, savepoints=False)
+        if response is None:  # refused inside a service, with nothing to roll back to: served again, as usual
+            response = self._serve(request, user=user, key=key, fingerprint=fingerprint, savepoints=True)
+        return response
+
+    def _serve(self, request, *, user, key: str, fingerprint: str, savepoints: bool):
+        """Claim the key, run the view and store its response, in one transaction.
+
+        Without ``savepoints`` the services the view calls take none (a savepoint and its release
+        are two round trips of every request, for the refusals only): a refusal inside one then
+        leaves the transaction to be rolled back whole, and ``None`` says so — the request is
+        served again, with savepoints, so that what it stores and answers is what it would have
+        been. Nothing a refused attempt wrote is kept; its on-commit work is dropped with it. (A
+        view that goes on after a failed block, as ``get_or_create`` does, is served again too.)"""
+        connection = transaction.get_connection()
         with transaction.atomic():
             record_id = _claim(user=user, key=key, fingerprint=fingerprint, request=request)
             if record_id is None:
@@ -114,7 +132,18 @@ class IdempotencyMiddleware:
                     )
                 return _replay(record)
 
-            response = self.get_response(request)
+            if savepoints:
+                response = self.get_response(request)
+            else:
+                try:
+                    with without_savepoints(connection):
+                        response = self.get_response(request)
+                except Exception:
+                    if connection.needs_rollback:
+                        return None
+                    raise
+                if connection.needs_rollback:
+                    return None  # leaving the block rolls the transaction back
             if response.status_code >= 500:
                 transaction.set_rollback(True)
                 return response
@@ -123,6 +152,23 @@ class IdempotencyMiddleware:
             content_type = response.get("Content-Type", "application/json")
             sql.execute(_STORE, [response.status_code, content_type[:100], response.content, record_id])
             return response
+
+
+@contextmanager
+def without_savepoints(connection):
+    """Inside it, ``transaction.atomic()`` blocks on ``connection`` take no savepoint: one that
+    fails marks the whole transaction for rollback (``connection.needs_rollback``), as with
+    ``atomic(savepoint=False)``. (Django asks the connection's ``_savepoint_allowed()`` before
+    every savepoint; this connection's answer is no while the block runs.)"""
+    connection._savepoint_allowed = _no
+    try:
+        yield
+    finally:
+        del connection._savepoint_allowed  # the backend's own method again
+
+
+def _no() -> bool:
+    return False
 
 
 def stored_json(record: IdempotencyRecord):

@@ -92,3 +92,102 @@ def test_concurrent_requests_with_one_key_make_one_effect(make_user):
     assert results[0][1]["id"] == results[1][1]["id"]
     assert Item.objects.filter(code="IDEM-1").count() == 1
     assert IdempotencyRecord.objects.filter(key="same-key").count() == 1
+
+
+# --- served without savepoints first ------------------------------------------------------------
+
+
+def _keyed_request(user, key: str):
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/api/v1/items/", BODY, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
+    request.user = user
+    return request
+
+
+def _serve(view, user, key: str):
+    from mes.api.idempotency import IdempotencyMiddleware
+
+    return IdempotencyMiddleware(view)(_keyed_request(user, key))
+
+
+def test_a_refusal_inside_a_service_is_served_again_with_savepoints_and_keeps_nothing(make_user):
+    # Given a view whose service writes a row, then refuses (its atomic block fails)
+    from django.db import transaction
+    from django.http import JsonResponse
+
+    user = make_user("planner")
+    savepoints_seen = []
+
+    def view(request):
+        savepoints_seen.append(transaction.get_connection()._savepoint_allowed())
+        try:
+            with transaction.atomic():
+                Item.objects.create(code="HALF-DONE", name="Written before the refusal", unit_id="pcs")
+                raise ValueError("refused")
+        except ValueError:
+            return JsonResponse({"code": "refused"}, status=409)
+
+    # When it is served with a key
+    response = _serve(view, user, "refusal-1")
+
+    # Then the first attempt ran without savepoints, the second with them; the refusal is what
+    # is answered and stored, and the row written before it is kept by neither attempt
+    assert savepoints_seen == [False, True]
+    assert response.status_code == 409
+    assert not Item.objects.filter(code="HALF-DONE").exists()
+    record = IdempotencyRecord.objects.get(key="refusal-1")
+    assert record.status_code == 409
+    assert "_savepoint_allowed" not in vars(transaction.get_connection())
+
+
+def test_a_view_that_carries_on_after_a_failed_block_gets_its_savepoint_on_the_second_attempt(make_user):
+    # Given a view that catches a failed block and goes on writing (as get_or_create does)
+    from django.db import IntegrityError, transaction
+    from django.http import JsonResponse
+
+    user = make_user("planner")
+    Item.objects.create(code="TAKEN", name="Already there", unit_id="pcs")
+    attempts = []
+
+    def view(request):
+        attempts.append(1)
+        try:
+            with transaction.atomic():
+                Item.objects.create(code="TAKEN", name="Duplicate", unit_id="pcs")
+        except IntegrityError:
+            pass
+        item = Item.objects.create(code="AFTER", name="Written after the failed block", unit_id="pcs")
+        return JsonResponse({"id": item.pk}, status=201)
+
+    # When it is served with a key
+    response = _serve(view, user, "carry-on-1")
+
+    # Then it succeeds on the second attempt, once
+    assert len(attempts) == 2
+    assert response.status_code == 201
+    assert Item.objects.filter(code="AFTER").count() == 1
+    assert IdempotencyRecord.objects.get(key="carry-on-1").status_code == 201
+
+
+def test_a_successful_request_takes_no_savepoint_and_runs_once(make_user):
+    from django.db import transaction
+    from django.http import JsonResponse
+    from django.test.utils import CaptureQueriesContext
+
+    user = make_user("planner")
+    attempts = []
+
+    def view(request):
+        attempts.append(1)
+        with transaction.atomic():
+            item = Item.objects.create(code="ONCE", name="Written once", unit_id="pcs")
+        return JsonResponse({"id": item.pk}, status=201)
+
+    with CaptureQueriesContext(transaction.get_connection()) as queries:
+        response = _serve(view, user, "once-1")
+
+    assert response.status_code == 201 and len(attempts) == 1
+    inner = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+    assert len(inner) <= 2  # at most the test's own transaction's savepoint for the middleware's block
+    assert Item.objects.filter(code="ONCE").count() == 1
