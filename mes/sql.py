@@ -9,7 +9,8 @@ PostgreSQL and SQLite: ``IN`` lists from :func:`in_list`, row locks from :func:`
 
 * :func:`select_columns` — the column list of a model's fields under a table alias.
 * :func:`fetch_models` — rows of one or more models (joined in one statement) as instances,
-  with the database's converters applied, related ones attached as if by ``select_related``.
+  with the database's converters applied, related ones attached as if by ``select_related``;
+  :func:`fetch_rows` every part of each row (plain columns among them: :class:`Values`).
 * :func:`fetch`, :func:`execute` — plain rows (tuples), or a statement's row count.
 * :func:`insert_rows` — new rows of one model in one statement, primary keys set on them
   (optionally with other writes in the same statement).
@@ -213,6 +214,19 @@ class Part:
         self.relation = relation
 
 
+class Values:
+    """``width`` plain columns of a :func:`fetch_rows` row, between or after the models' columns:
+    given as a tuple as they come (no model, never ``None``)."""
+
+    model = None
+    fields = None
+    parent = relation = ""
+
+    def __init__(self, width: int, *, name: str = "values"):
+        self.width = width
+        self.name = name
+
+
 def fetch_models(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]) -> list[Model]:
     """Run ``sql`` (its select list: each part's :func:`select_columns`, in order) and return the
     first part's instances, the others attached to them (or a missing related row: ``None``
@@ -220,23 +234,36 @@ def fetch_models(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]
     return [row[0] for row in fetch_rows(sql, params, parts)]
 
 
-def fetch_rows(sql: str, params: Sequence, parts: Sequence[Part | type[Model]]) -> list[tuple[Model | None, ...]]:
+def fetch_rows(
+    sql: str, params: Sequence, parts: Sequence[Part | Values | type[Model]], *, repeated_shared: bool = False
+) -> list[tuple[Model | tuple | None, ...]]:
     """:func:`fetch_models`, every part of each row: a part attached to a parent, or any part but
-    the first, is ``None`` where its first column (its primary key) is NULL (an outer join)."""
-    parts = [p if isinstance(p, Part) else Part(p) for p in parts]
+    the first, is ``None`` where its first column (its primary key) is NULL (an outer join);
+    :class:`Values` parts are tuples.
+
+    ``repeated_shared``: a part whose columns are the same as in the row before (a row joined to
+    several others) is the same instance as there, not built again."""
+    parts = [p if isinstance(p, (Part, Values)) else Part(p) for p in parts]
     connection = _connection(parts[0].model)
     rows = _run(connection, sql, params, rows=True)
     out = []
+    before: dict[str, tuple] = {}
     for row in rows:
         built: dict[str, Model | None] = {}
         start = 0
         for index, part in enumerate(parts):
             values = row[start : start + part.width]
             start += part.width
-            if index and values[0] is None:
+            if repeated_shared and part.model is not None and before.get(part.name, (None,))[0] == values:
+                built[part.name] = before[part.name][1]
+            elif part.model is None:
+                built[part.name] = tuple(values)
+            elif index and values[0] is None:
                 built[part.name] = None
             else:
                 built[part.name] = _build(connection, part.model, part.fields, values)
+            if repeated_shared:
+                before[part.name] = (values, built[part.name])
             if part.parent and built[part.parent] is not None:
                 parent = built[part.parent]  # the relation cached as select_related does
                 parent._meta.get_field(part.relation).set_cached_value(parent, built[part.name])
@@ -264,6 +291,6 @@ from mes.sql_writes import (  # noqa: E402  (it uses the cursor and row building
 )
 
 __all__ = [
-    "Part", "VALUES_UP_TO", "array_param", "cursor", "execute", "fetch", "fetch_models", "fetch_rows", "for_update",
+    "Part", "VALUES_UP_TO", "Values", "array_param", "cursor", "execute", "fetch", "fetch_models", "fetch_rows", "for_update",
     "in_list", "insert_rows", "insert_statement", "new_row", "select_columns", "write_together",
 ]

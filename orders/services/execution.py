@@ -66,7 +66,7 @@ def lock_work_order_for_execution(work_order_id: int) -> WorkOrder:
 
 
 @cache
-def _operation_select() -> tuple[str, tuple[sql.Part, ...]]:
+def operation_select() -> tuple[str, tuple[sql.Part, ...]]:
     """The select list and parts of an operation read with its work order, item, unit and work center."""
     columns = ", ".join(
         [
@@ -90,7 +90,7 @@ def _operation_select() -> tuple[str, tuple[sql.Part, ...]]:
 def lock_operations(ids: Iterable[int]) -> dict[int, WorkOrderOperation]:
     """Lock operations by pk, in pk order (their work orders and work centers come along, unlocked)."""
     ids = sorted(set(ids))
-    columns, parts = _operation_select()
+    columns, parts = operation_select()
     rows = sql.fetch_models(
         f"SELECT {columns} FROM orders_workorderoperation o "
         "JOIN orders_workorder w ON w.id = o.work_order_id "

@@ -6,7 +6,6 @@ Reads and refusals only: nothing here writes (see :mod:`orders.services.reports`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,7 +16,7 @@ from mes.errors import ApplicationError, InvalidInput
 from mes.quantities import ZERO, quantize
 from orders import errors
 from orders.models import ReportOutput, ScrapReason, WorkOrder, WorkOrderOperation
-from orders.services.execution import ROUTE_OF_OPERATION_FROM, RouteStep, steps_around
+from orders.services.execution import RouteStep
 
 DOCUMENT_TYPE = "production_report"
 DEMAND_TYPE = "work_order"
@@ -131,43 +130,13 @@ def check_limits(operation: WorkOrderOperation, previous: WorkOrderOperation | N
 # --- where things are ---------------------------------------------------------------------------
 
 
-_FIRST_LOCATION = "SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1"
+FIRST_LOCATION = "SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1"
 
 
 def _first_location(purpose: str) -> int | None:
     """The first active location (by code) with ``purpose``; read on every report, not cached."""
-    rows = sql.fetch(_FIRST_LOCATION, [purpose, True])
+    rows = sql.fetch(FIRST_LOCATION, [purpose, True])
     return rows[0][0] if rows else None
-
-
-@dataclass(frozen=True)
-class ReportRoute:
-    """The operations around the one reported, and where output may go: the first active
-    finished-goods and production (work in progress) locations, by code."""
-
-    previous: RouteStep | None
-    next: RouteStep | None
-    finished_goods_location_id: int | None
-    production_location_id: int | None
-
-
-_REPORT_ROUTE = f"SELECT o.id, o.sequence, c.line_side_location_id, ({_FIRST_LOCATION}), ({_FIRST_LOCATION})" + ROUTE_OF_OPERATION_FROM
-
-
-def report_route(operation_id: int) -> ReportRoute:
-    """The route around ``operation_id`` and the output locations, in one statement (the
-    locations as uncorrelated subqueries, run once); ``NotFound`` when there is no such operation."""
-    rows = sql.fetch(
-        _REPORT_ROUTE,
-        [Location.Purpose.FINISHED_GOODS.value, True, Location.Purpose.PRODUCTION.value, True, operation_id],
-    )
-    previous, following = steps_around([RouteStep(*row[:3]) for row in rows], operation_id)
-    return ReportRoute(
-        previous=previous,
-        next=following,
-        finished_goods_location_id=rows[0][3],
-        production_location_id=rows[0][4],
-    )
 
 
 _UNREAD = object()

@@ -46,13 +46,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
-from functools import cache
 
 from django.db import connections, router, transaction
 from django.utils import timezone
 
 from inventory import services as inventory
-from inventory.models import GenealogyLink, Item, StockMove, UnitOfMeasure
+from inventory.models import GenealogyLink, Item, StockMove
 from mes import sql
 from mes.errors import ApplicationError, InvalidInput
 from mes.events import events_batched, record_event, write_with_events
@@ -69,7 +68,7 @@ from orders.models import (
     WorkOrderOperation,
     WorkOrderStatus,
 )
-from orders.services.execution import RouteStep, lock_operations, make_ready
+from orders.services.execution import RouteStep, make_ready
 from orders.services.report_checks import (
     DEMAND_TYPE,
     DOCUMENT_TYPE,
@@ -80,7 +79,6 @@ from orders.services.report_checks import (
     check_output_input,
     counted,
     finished_goods_location,
-    report_route,
     resolve_scrap_reason,
     staging_location,
     to_decimal,
@@ -92,6 +90,7 @@ from orders.services.report_checks_components import (
     genealogy_nodes,
     parse_consumed,
 )
+from orders.services.report_operation import lock_reported_operation
 from orders.services.reports_output import Output, post_output
 
 __all__ = ["DOCUMENT_TYPE", "GOOD_ACTIONS", "HANDLED_ACTIONS", "production_report_create", "report_links", "report_moves"]
@@ -117,12 +116,8 @@ def production_report_create(
     ``lot_on_hold``, ``serial_on_hold``, ``lot_expired``, ``insufficient_stock``,
     ``serial_already_exists``, ``serial_not_at_operation``; 400 for malformed input
     (``scrap_reason_required``, ``serial_count_mismatch``, ``lot_not_found`` …)."""
-    operation_id = getattr(operation, "pk", operation)
-    route = report_route(operation_id)
-    previous_step, next_step = route.previous, route.next
-    locked = lock_operations([operation_id] + ([previous_step.pk] if previous_step else []))
-    operation = locked[operation_id]
-    previous = locked.get(previous_step.pk) if previous_step else None
+    reported = lock_reported_operation(getattr(operation, "pk", operation))
+    operation, previous, next_step = reported.operation, reported.previous, reported.next
     work_order = operation.work_order
     product = work_order.item
     if operation.status != OperationStatus.RUNNING:
@@ -154,16 +149,16 @@ def production_report_create(
     check_output_input(product, good, scrap, produced_codes, scrapped_codes, produced_lot_code, first=previous is None)
     check_limits(operation, previous, good, scrap)
 
-    materials = operation_materials(work_order.pk, operation.sequence)
+    materials = reported.materials
     here = RouteStep(operation.pk, operation.sequence, operation.work_center.line_side_location_id)
     entries = parse_consumed(consumed, materials, operation)
     before = operation.quantity_good + operation.quantity_scrap
     entries += backflush(materials, entries, work_order, before, before + good + scrap)
     allocate(entries, here.line_side_location_id)
     output_location = (
-        finished_goods_location(route.finished_goods_location_id)
+        finished_goods_location(reported.finished_goods_location_id)
         if next_step is None
-        else staging_location(next_step, route.production_location_id)
+        else staging_location(next_step, reported.production_location_id)
     )
 
     report = sql.new_row(
@@ -210,7 +205,7 @@ def production_report_create(
         scrapped_codes=scrapped_codes,
         produced_lot_code=produced_lot_code,
         output_location=output_location,
-        production_location_id=route.production_location_id,
+        production_location_id=reported.production_location_id,
         refs=refs,
         user=user,
         locked_items=locked_items,
@@ -300,34 +295,6 @@ def _counters_statement(operation: WorkOrderOperation) -> list[tuple[str, list]]
     operation.updated_at = timezone.now()
     fields = [WorkOrderOperation._meta.get_field(name) for name in ("quantity_good", "quantity_scrap", "updated_at")]
     return [(_SAVE_COUNTERS, [f.get_db_prep_save(getattr(operation, f.attname), connection) for f in fields] + [operation.pk])]
-
-
-@cache
-def _material_select() -> tuple[str, tuple[sql.Part, ...]]:
-    columns = ", ".join(
-        [sql.select_columns(WorkOrderMaterial, "m"), sql.select_columns(Item, "i"), sql.select_columns(UnitOfMeasure, "u")]
-    )
-    parts = (
-        sql.Part(WorkOrderMaterial, name="material"),
-        sql.Part(Item, parent="material", relation="item"),
-        sql.Part(UnitOfMeasure, parent="item", relation="unit"),
-    )
-    return columns, parts
-
-
-def operation_materials(work_order_id: int, sequence: int) -> dict[int, WorkOrderMaterial]:
-    """The order's frozen material requirements for an operation's sequence by item id, their
-    items and units attached (one query, no locks: the operation's lock covers them)."""
-    columns, parts = _material_select()
-    rows = sql.fetch_models(
-        f"SELECT {columns} FROM orders_workordermaterial m "
-        "JOIN inventory_item i ON i.id = m.item_id "
-        "JOIN inventory_unitofmeasure u ON u.code = i.unit_id "
-        "WHERE m.work_order_id = %s AND m.operation_sequence = %s ORDER BY m.id",
-        [work_order_id, sequence],
-        parts,
-    )
-    return {m.item_id: m for m in rows}
 
 
 def _issue(entries: list[ConsumedEntry], demand: tuple[str, int], refs: dict, user, locked_items: dict[int, Item]):

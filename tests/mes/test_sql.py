@@ -109,6 +109,29 @@ def test_fetch_rows_gives_every_part_and_none_for_a_row_an_outer_join_did_not_fi
     assert [(item.pk, balance and balance.location_id) for item, balance in rows] == [(with_stock.pk, location.pk), (without.pk, None)]
 
 
+def test_fetch_rows_gives_plain_columns_as_tuples_and_may_share_a_repeated_part():
+    item = ItemFactory()
+    first, second = LocationFactory(), LocationFactory()
+    for location in (first, second):
+        StockBalance.objects.create(item=item, location=location, quantity=Decimal("1.000"))
+    query = (
+        f"SELECT {sql.select_columns(Item, 'i')}, {sql.select_columns(UnitOfMeasure, 'u')}, 7, 'seven', "
+        f"{sql.select_columns(StockBalance, 'b')} FROM inventory_item i JOIN inventory_unitofmeasure u ON u.code = i.unit_id "
+        "JOIN inventory_stockbalance b ON b.item_id = i.id WHERE i.id = %s ORDER BY b.id"
+    )
+    parts = [Item, sql.Part(UnitOfMeasure, parent="item", relation="unit"), sql.Values(2), sql.Part(StockBalance, name="balance")]
+
+    built_apart = sql.fetch_rows(query, [item.pk], parts)
+    shared = sql.fetch_rows(query, [item.pk], parts, repeated_shared=True)
+
+    for rows in (built_apart, shared):
+        assert [(row[2], row[3].location_id) for row in rows] == [((7, "seven"), first.pk), ((7, "seven"), second.pk)]
+        assert all(row[0].unit is row[1] for row in rows)
+    assert built_apart[0][0] is not built_apart[1][0]
+    assert shared[0][0] is shared[1][0] and shared[0][1] is shared[1][1]
+    assert shared[0][3] is not shared[1][3]
+
+
 @pytest.mark.parametrize(
     "cast, values",
     [
