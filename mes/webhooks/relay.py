@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from mes import sql
@@ -235,8 +237,27 @@ def relay(*, max_seconds: float = 50.0, now: datetime | None = None) -> dict[str
     return totals
 
 
-# After every commit that recorded events (in the embedded mode): one plain statement.
+# After a commit that recorded events (in the embedded mode): one plain statement, at most once a
+# second in a process; a subscription saved or deleted in this process is seen at once. (The relay
+# delivers every process's pending events, so another process's new subscription waits a second
+# at most.)
 _ANY_ACTIVE_SUBSCRIPTION = f"SELECT 1 FROM {WebhookSubscription._meta.db_table} WHERE is_active LIMIT 1"
+_SUBSCRIBED_FOR = 1.0  # seconds
+_subscribed = {"until": 0.0, "any": False}
+
+
+def _any_active_subscription() -> bool:
+    now = time.monotonic()
+    if now >= _subscribed["until"]:
+        _subscribed["any"] = bool(sql.fetch(_ANY_ACTIVE_SUBSCRIPTION))
+        _subscribed["until"] = now + _SUBSCRIBED_FOR
+    return _subscribed["any"]
+
+
+@receiver(post_save, sender=WebhookSubscription)
+@receiver(post_delete, sender=WebhookSubscription)
+def _subscriptions_changed(**kwargs) -> None:
+    _subscribed["until"] = 0.0
 
 
 def kick() -> None:
@@ -244,7 +265,7 @@ def kick() -> None:
     from mes.celery import app
 
     if app.conf.task_always_eager:
-        if sql.fetch(_ANY_ACTIVE_SUBSCRIPTION):
+        if _any_active_subscription():
             relay(max_seconds=5.0)
         return
     if not cache.add("mes:relay-kick", 1, timeout=1):

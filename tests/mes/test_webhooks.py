@@ -345,3 +345,21 @@ def test_subscriber_receives_events_in_order_through_the_real_worker(receiver):
     received = [Webhook(subscription.secret).verify(body, headers)["data"]["payload"]["n"] for headers, body in receiver.requests]
     assert received == [0, 1, 2, 3, 4]
     assert [sequence_of(e) for e in events] == sorted(sequence_of(e) for e in events)
+
+
+@pytest.mark.django_db
+def test_the_embedded_relay_asks_for_subscriptions_once_a_second_and_sees_a_new_one_at_once():
+    from django.test.utils import CaptureQueriesContext
+
+    # Given no subscription, asked about once
+    relay_module._subscriptions_changed()
+    assert relay_module._any_active_subscription() is False
+
+    # Then asking again within the second reads nothing
+    with CaptureQueriesContext(connection) as queries:
+        assert relay_module._any_active_subscription() is False
+    assert queries.captured_queries == []
+
+    # And a subscription saved now is seen at the next ask
+    webhook_subscription_create(url="http://127.0.0.1:9/hook", event_types=["*"])
+    assert relay_module._any_active_subscription() is True
