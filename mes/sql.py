@@ -37,11 +37,14 @@ from django.db.models import Model, signals
 from django.db.models.base import ModelState
 
 
-def _connection(model: type[Model] | None = None, write: bool = False):
+def _alias(model: type[Model] | None = None, write: bool = False) -> str:
     if model is None or not _routed():
-        return connections["default"]
-    alias = router.db_for_write(model) if write else router.db_for_read(model)
-    return connections[alias or "default"]
+        return "default"
+    return (router.db_for_write(model) if write else router.db_for_read(model)) or "default"
+
+
+def _connection(model: type[Model] | None = None, write: bool = False):
+    return connections[_alias(model, write)]
 
 
 _settings = {}
@@ -139,7 +142,7 @@ def _fields(model: type[Model], names: tuple[str, ...] | None):
 def select_columns(model: type[Model], alias: str, fields: Iterable[str] | None = None) -> str:
     """``alias."col", …`` for ``fields`` (names or attnames; every concrete field by default),
     in the model's field order, which is what :func:`fetch_models` expects."""
-    return _select_columns(_connection(model).alias, model, alias, tuple(fields) if fields is not None else None)
+    return _select_columns(_alias(model), model, alias, tuple(fields) if fields is not None else None)
 
 
 @lru_cache(maxsize=None)
