@@ -83,8 +83,10 @@ def found_item(items: dict[int, Item], item) -> Item:
     return items[pk]
 
 
-def lock_named_lots(plans: list[IssuePlan]) -> dict[int, Lot]:
-    """The lots the lines name (Lot objects or codes), locked in one query; keyed by id(plan)."""
+def lock_named_lots(plans: list[IssuePlan], *, locked: dict[int, Lot] | None = None) -> dict[int, Lot]:
+    """The lots the lines name (Lot objects or codes), locked in one query; keyed by id(plan).
+    ``locked``: lots the caller has locked in this transaction, by pk, not read again."""
+    locked = locked or {}
     pks: list[int] = []
     codes: list[tuple[int, str]] = []
     for plan in plans:
@@ -94,18 +96,19 @@ def lock_named_lots(plans: list[IssuePlan]) -> dict[int, Lot]:
         if isinstance(lot, Lot):
             if lot.item_id != plan.item.pk:
                 raise errors.invalid(f"Lot {lot.code} is not a lot of {plan.item.code}.", field="lot", code=errors.WRONG_ITEM)
-            pks.append(lot.pk)
+            if lot.pk not in locked:
+                pks.append(lot.pk)
         else:
             codes.append((plan.item.pk, str(lot)))
-    if not pks and not codes:
-        return {}
-    where = [f"l.id IN ({sql.in_list(pks)})"] + ["(l.item_id = %s AND l.code = %s)"] * len(codes)
-    rows = sql.fetch_models(
-        f"SELECT {sql.select_columns(Lot, 'l')} FROM inventory_lot l WHERE {' OR '.join(where)} ORDER BY l.id {sql.for_update('l')}",
-        [*pks, *(value for pair in codes for value in pair)],
-        [Lot],
-    )
-    by_pk = {row.pk: row for row in rows}
+    rows = []
+    if pks or codes:
+        where = [f"l.id IN ({sql.in_list(pks)})"] + ["(l.item_id = %s AND l.code = %s)"] * len(codes)
+        rows = sql.fetch_models(
+            f"SELECT {sql.select_columns(Lot, 'l')} FROM inventory_lot l WHERE {' OR '.join(where)} ORDER BY l.id {sql.for_update('l')}",
+            [*pks, *(value for pair in codes for value in pair)],
+            [Lot],
+        )
+    by_pk = {**locked, **{row.pk: row for row in rows}}
     by_code = {(row.item_id, row.code): row for row in rows}
     out = {}
     for plan in plans:

@@ -12,7 +12,7 @@ from inventory.locks import (
     lock_items,
     lock_serials,
 )
-from inventory.models import Item, Reservation, SerialNumber, StockMove
+from inventory.models import Item, Lot, Reservation, SerialNumber, StockMove
 from inventory.services import _common as c
 from inventory.services._issue_plan import (
     IssueLine,
@@ -81,6 +81,7 @@ def issue_lines(
     demand: tuple[str, int] | None = None,
     savepoint: bool = True,
     locked_items: dict[int, Item] | None = None,
+    locked_lots: dict[int, Lot] | None = None,
 ) -> list[list[StockMove]]:
     """Several issues (of one or many items) in one go, as if :func:`issue` were called line by
     line, with the same refusals, but every kind of row read and locked once for all the lines
@@ -96,11 +97,12 @@ def issue_lines(
     caller whose transaction is rolled back whole on any refusal (a refusal leaves it unusable).
 
     ``locked_items``: items the caller has locked in this transaction (``lock_items``), by id;
-    the lines' items among them are not locked again."""
+    the lines' items among them are not locked again. ``locked_lots``: the same for lots (given
+    as Lot objects on the lines), locked after their items."""
     if not lines:
         return []
     with transaction.atomic(savepoint=savepoint):
-        return _issue_lines(lines, user=user, demand=demand, locked_items=locked_items or {}, refs={
+        return _issue_lines(lines, user=user, demand=demand, locked_items=locked_items or {}, locked_lots=locked_lots or {}, refs={
             "work_order_id": work_order_id,
             "operation_id": operation_id,
             "reason": reason,
@@ -110,7 +112,13 @@ def issue_lines(
 
 
 def _issue_lines(
-    lines: list[IssueLine], *, user, refs: dict, demand: tuple[str, int] | None, locked_items: dict[int, Item]
+    lines: list[IssueLine],
+    *,
+    user,
+    refs: dict,
+    demand: tuple[str, int] | None,
+    locked_items: dict[int, Item],
+    locked_lots: dict[int, Lot],
 ) -> list[list[StockMove]]:
     wanted = {getattr(line.item, "pk", line.item) for line in lines}
     items = {pk: locked_items[pk] for pk in wanted if pk in locked_items}
@@ -120,7 +128,7 @@ def _issue_lines(
         plan.quantity = c.check_quantity(plan.item, plan.line.quantity)
         plan.location_id = getattr(plan.line.location, "pk", plan.line.location)
         c.require_no_tracking_input(plan.item, lot=plan.line.lot, serials=plan.line.serials)
-    lots = lock_named_lots(plans)
+    lots = lock_named_lots(plans, locked=locked_lots)
     locked_serials = lock_serials([s for plan in plans for s in plan.find_serials()])
     serial_rows = list(locked_serials.values())
     serial_lot_map = serial_lots(serial_rows)

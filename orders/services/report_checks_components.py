@@ -50,6 +50,8 @@ class ConsumedEntry:
 
 
 def parse_consumed(consumed, materials: dict[int, WorkOrderMaterial], operation: WorkOrderOperation) -> list[ConsumedEntry]:
+    """The consumed lines as given, checked against the operation's requirements; their lots and
+    serials are found by :func:`resolve_lots_and_serials`."""
     entries: list[ConsumedEntry] = []
     for index, row in enumerate(consumed or []):
         item_id = getattr(row.get("item"), "pk", row.get("item"))
@@ -92,7 +94,6 @@ def parse_consumed(consumed, materials: dict[int, WorkOrderMaterial], operation:
                 serial_code=serial_code,
             )
         )
-    resolve_lots_and_serials(entries)
     return entries
 
 
@@ -112,8 +113,9 @@ _LOT_STOCK_PARTS = (
 )
 
 
-def resolve_lots_and_serials(entries: list[ConsumedEntry]) -> None:
-    """Find the scanned lots and serials (one query each) and check they may be used."""
+def resolve_lots_and_serials(entries: list[ConsumedEntry], *, lock_lots: bool = False) -> None:
+    """Find the scanned lots and serials (one query each) and check they may be used.
+    ``lock_lots``: the lots are locked as they are read (their items must be locked already)."""
     lot_keys = {(e.item.pk, e.lot_code) for e in entries if e.lot_code}
     serial_keys = {(e.item.pk, e.serial_code) for e in entries if e.serial_code}
     lots: dict[tuple[int, str], Lot] = {}
@@ -125,7 +127,8 @@ def resolve_lots_and_serials(entries: list[ConsumedEntry]) -> None:
             f"SELECT {sql.select_columns(Lot, 'l')}, {sql.select_columns(StockBalance, 'b', _BALANCE_FIELDS)}, "
             f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} FROM inventory_lot l "
             "LEFT JOIN inventory_stockbalance b ON b.lot_id = l.id AND b.quantity > 0 "
-            f"LEFT JOIN inventory_location loc ON loc.id = b.location_id WHERE {where}",
+            f"LEFT JOIN inventory_location loc ON loc.id = b.location_id WHERE {where} "
+            + (f"ORDER BY l.id {sql.for_update('l')}" if lock_lots else ""),
             params,
             _LOT_STOCK_PARTS,
         )

@@ -89,6 +89,7 @@ from orders.services.report_checks_components import (
     backflush,
     genealogy_nodes,
     parse_consumed,
+    resolve_lots_and_serials,
 )
 from orders.services.report_operation import lock_reported_operation
 from orders.services.reports_output import Output, post_output
@@ -154,6 +155,17 @@ def production_report_create(
     entries = parse_consumed(consumed, materials, operation)
     before = operation.quantity_good + operation.quantity_scrap
     entries += backflush(materials, entries, work_order, before, before + good + scrap)
+
+    # The product's and the components' items are locked first, together, in item-pk order (as
+    # every stock service locks items before their stock), so reports never wait on each other
+    # in a cycle; the scanned lots next, as they are read; the stock is then posted in item
+    # order (the components before the product, the product's own units, then the components
+    # after it) without locking the items or the lots again.
+    by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
+    for entry in entries:
+        by_item[entry.item.pk].append(entry)
+    locked_items = inventory.lock_items([product.pk, *by_item])
+    resolve_lots_and_serials(entries, lock_lots=True)
     allocate(entries, here.line_side_location_id)
     output_location = (
         finished_goods_location(reported.finished_goods_location_id)
@@ -180,14 +192,6 @@ def production_report_create(
         "document_id": str(report.pk),
     }
 
-    # The product's and the components' items are locked first, together, in item-pk order (as
-    # every stock service locks items before their stock), so reports never wait on each other
-    # in a cycle; the stock is then posted in the same order (the components before the product,
-    # the product's own units, then the components after it) without locking the items again.
-    by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
-    for entry in entries:
-        by_item[entry.item.pk].append(entry)
-    locked_items = inventory.lock_items([product.pk, *by_item])
     demand = (DEMAND_TYPE, work_order.pk)
     first = [e for item_id in sorted(by_item) if item_id < product.pk for e in by_item[item_id]]
     issues = list(_issue(first, demand, refs, user, locked_items))
@@ -315,7 +319,11 @@ def _issue(entries: list[ConsumedEntry], demand: tuple[str, int], refs: dict, us
             )
             owners.append(entry)
     if lines:
-        yield from zip(owners, inventory.issue_lines(lines=lines, user=user, demand=demand, savepoint=False, locked_items=locked_items, **refs), strict=True)
+        locked_lots = {entry.lot.pk: entry.lot for entry in entries if entry.lot is not None}
+        issued = inventory.issue_lines(
+            lines=lines, user=user, demand=demand, savepoint=False, locked_items=locked_items, locked_lots=locked_lots, **refs
+        )
+        yield from zip(owners, issued, strict=True)
 
 
 def report_moves(report: ProductionReport) -> list[StockMove]:
