@@ -4,6 +4,9 @@ directly, see :meth:`ProductionReportSerializer.to_representation`). Shapes only
 
 from __future__ import annotations
 
+from decimal import Context, Decimal
+
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
@@ -189,6 +192,7 @@ class ProductionReportSerializer(serializers.ModelSerializer):
         consumption, outputs = self._consumption(report), self._outputs(report)
         moves = sorted([row.move for row in consumption] + [row.move for row in outputs if row.move_id], key=lambda m: m.pk)
         user = report.user
+        zone = timezone.get_current_timezone()
         return {
             "id": report.pk,
             "kind": report.kind,
@@ -203,14 +207,14 @@ class ProductionReportSerializer(serializers.ModelSerializer):
             "labor_minutes": None if report.labor_minutes is None else _LABOR.to_representation(report.labor_minutes),
             "user": report.user_id,
             "username": user.username if user is not None else None,
-            "created_at": _time(report.created_at),
-            "recorded_at": _time(report.recorded_at),
+            "created_at": _time(report.created_at, zone),
+            "recorded_at": _time(report.recorded_at, zone),
             "reverses": report.reverses_id,
             "reversed_by": self.get_reversed_by(report),
             "reason": report.reason,
             "consumed": [_consumption_row(row) for row in consumption],
             "produced": [_output_row(row) for row in outputs],
-            "moves": [_move_row(move) for move in moves],
+            "moves": [_move_row(move, zone) for move in moves],
             "genealogy_links": [_link_representation(row) for row in self._link_rows(report)],
         }
 
@@ -262,12 +266,30 @@ _LABOR = serializers.DecimalField(max_digits=10, decimal_places=2)
 _TIME = serializers.DateTimeField()
 
 
+_THOUSANDTH = Decimal("0.001")
+_QUANTITY_CONTEXT = Context(prec=_QUANTITY.max_digits)
+
+
 def _quantity(value):
-    return None if value is None else _QUANTITY.to_representation(value)
+    """``_QUANTITY.to_representation(value)`` for the values a report holds: a decimal quantized
+    to the field's places, as a string (without the field's generic steps, for every quantity of
+    every report answered)."""
+    if value is None:
+        return None
+    if type(value) is not Decimal:
+        return _QUANTITY.to_representation(value)
+    return f"{value.quantize(_THOUSANDTH, context=_QUANTITY_CONTEXT):f}"
 
 
-def _time(value):
-    return None if value is None else _TIME.to_representation(value)
+def _time(value, zone):
+    """``_TIME.to_representation(value)`` for an aware datetime, in ``zone`` (the current time
+    zone, looked up once per report answered)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return _TIME.to_representation(value)
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _tracked(row) -> dict:
@@ -315,7 +337,7 @@ def _link_representation(row: dict) -> dict:
     }
 
 
-def _move_row(move) -> dict:
+def _move_row(move, zone) -> dict:
     return {
         "id": move.pk,
         "kind": move.kind,
@@ -327,7 +349,7 @@ def _move_row(move) -> dict:
         "serial": move.serial_id,
         "reservation": move.reservation_id,
         "reverses": move.reverses_id,
-        "created_at": _time(move.created_at),
+        "created_at": _time(move.created_at, zone),
     }
 
 

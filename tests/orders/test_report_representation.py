@@ -55,3 +55,24 @@ def test_a_new_report_a_stored_one_and_its_reversal_render_as_drf_renders_them(p
         direct, generic = _both(report)
         assert direct == generic
     assert _both(ProductionReport.objects.get(pk=stored.pk))[0]["reversed_by"] == reversal.json()["id"]
+
+
+def test_times_follow_the_current_time_zone_and_quantities_keep_three_places_as_drf_renders_them(plant, released, operator_client):
+    from django.utils import timezone
+
+    order = released(plant.items.phone, 2)
+    assembly = order.operations.get(sequence=10)
+    start(operator_client, assembly)
+    body = report_body(0, scrap=1, scrap_reason=plant.reasons.scrap.code, recorded_at="2026-11-25T23:30:00-05:00")
+    response = operator_client.post(f"/api/v1/operations/{assembly.pk}/reports/", body, format="json")
+    assert response.status_code == 201, response.content
+    stored = ProductionReport.objects.get(pk=response.json()["id"])
+    assert response.json()["recorded_at"] == "2026-11-26T04:30:00Z"
+
+    with timezone.override("Asia/Kolkata"):
+        direct, generic = _both(stored)
+    assert direct == generic
+    assert direct["recorded_at"] == "2026-11-26T10:00:00+05:30"
+    stored.quantity_scrap = 7  # as a caller may set it: not a Decimal
+    direct, generic = _both(stored)
+    assert direct["quantity_scrap"] == generic["quantity_scrap"] == "7.000"
