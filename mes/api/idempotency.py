@@ -5,9 +5,10 @@ transaction that first inserts an :class:`~mes.models.IdempotencyRecord` for (us
 hash of the request. Outcomes:
 
 * new key: the view runs; its response is stored in the same transaction (a 5xx rolls
-  everything back and stores nothing, so the client can retry). The services it calls take no
-  savepoints the first time: when one of them refuses, that attempt is rolled back whole and the
-  request served again with savepoints, so what is stored and answered is the same;
+  everything back and stores nothing, so the client can retry). The services of a view marked
+  :func:`savepoints_optional` take no savepoints the first time: when one of them refuses, that
+  attempt is rolled back whole and the request served again with savepoints, so what is stored
+  and answered is the same;
 * a retry with the same key and body: the stored response is returned unchanged
   (``Idempotent-Replayed: true``) and nothing runs;
 * the same key with another method, path or body: 422 ``idempotency_key_reused``;
@@ -24,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -104,20 +104,27 @@ class IdempotencyMiddleware:
         if user is None:
             return self.get_response(request)  # the view answers 401
         fingerprint = request_fingerprint(request)
-        response = self._serve(request, user=user, key=key, fingerprint=fingerprint, savepoints=False)
+        response = self._serve(request, user=user, key=key, fingerprint=fingerprint, first=True)
         if response is None:  # refused inside a service, with nothing to roll back to: served again, as usual
-            response = self._serve(request, user=user, key=key, fingerprint=fingerprint, savepoints=True)
+            response = self._serve(request, user=user, key=key, fingerprint=fingerprint, first=False)
         return response
 
-    def _serve(self, request, *, user, key: str, fingerprint: str, savepoints: bool):
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """On a first attempt, a view marked :func:`savepoints_optional` runs without savepoints."""
+        connection = getattr(request, "_idempotency_first_attempt", None)
+        if connection is not None and _savepoints_optional(view_func, request):
+            connection._savepoint_allowed = _no  # asked by Django before every savepoint
+        return None
+
+    def _serve(self, request, *, user, key: str, fingerprint: str, first: bool):
         """Claim the key, run the view and store its response, in one transaction.
 
-        Without ``savepoints`` the services the view calls take none (a savepoint and its release
-        are two round trips of every request, for the refusals only): a refusal inside one then
-        leaves the transaction to be rolled back whole, and ``None`` says so — the request is
-        served again, with savepoints, so that what it stores and answers is what it would have
-        been. Nothing a refused attempt wrote is kept; its on-commit work is dropped with it. (A
-        view that goes on after a failed block, as ``get_or_create`` does, is served again too.)"""
+        On the ``first`` attempt a view marked :func:`savepoints_optional` runs without
+        savepoints (a savepoint and its release are two round trips of every request, there for
+        the refusals only): a refusal inside one of its services then leaves the transaction to
+        be rolled back whole, and ``None`` says so — the request is served again, with
+        savepoints, so that what it stores and answers is what it would have been. Nothing a
+        refused attempt wrote is kept; its on-commit work is dropped with it."""
         connection = transaction.get_connection()
         with transaction.atomic():
             record_id = _claim(user=user, key=key, fingerprint=fingerprint, request=request)
@@ -132,17 +139,17 @@ class IdempotencyMiddleware:
                     )
                 return _replay(record)
 
-            if savepoints:
+            if not first:
                 response = self.get_response(request)
             else:
+                request._idempotency_first_attempt = connection
                 try:
-                    with without_savepoints(connection):
-                        response = self.get_response(request)
+                    response = self.get_response(request)
                 except Exception:
-                    if connection.needs_rollback:
+                    if _savepoints_back(request, connection) and connection.needs_rollback:
                         return None
                     raise
-                if connection.needs_rollback:
+                if _savepoints_back(request, connection) and connection.needs_rollback:
                     return None  # leaving the block rolls the transaction back
             if response.status_code >= 500:
                 transaction.set_rollback(True)
@@ -154,17 +161,32 @@ class IdempotencyMiddleware:
             return response
 
 
-@contextmanager
-def without_savepoints(connection):
-    """Inside it, ``transaction.atomic()`` blocks on ``connection`` take no savepoint: one that
-    fails marks the whole transaction for rollback (``connection.needs_rollback``), as with
-    ``atomic(savepoint=False)``. (Django asks the connection's ``_savepoint_allowed()`` before
-    every savepoint; this connection's answer is no while the block runs.)"""
-    connection._savepoint_allowed = _no
-    try:
-        yield
-    finally:
-        del connection._savepoint_allowed  # the backend's own method again
+def savepoints_optional(view):
+    """Mark a view, or a viewset's action, whose first attempt under an ``Idempotency-Key`` may
+    run without savepoints: one whose services change nothing outside the database that a
+    second attempt would change again (no counters in the cache, no messages sent before the
+    commit). A refusal inside it costs a second attempt; every answer that succeeds, two round
+    trips fewer."""
+    view.savepoints_optional = True
+    return view
+
+
+def _savepoints_optional(view_func, request) -> bool:
+    if getattr(view_func, "savepoints_optional", False):
+        return True
+    actions = getattr(view_func, "actions", None)  # a viewset's view: its action for this method
+    handler = actions and actions.get(request.method.lower())
+    return bool(handler) and getattr(getattr(view_func.cls, handler, None), "savepoints_optional", False)
+
+
+def _savepoints_back(request, connection) -> bool:
+    """End the first attempt: the connection's savepoints as the backend has them; whether the
+    view ran without them."""
+    del request._idempotency_first_attempt
+    if "_savepoint_allowed" not in vars(connection):
+        return False
+    del connection._savepoint_allowed  # the backend's own method again
+    return True
 
 
 def _no() -> bool:

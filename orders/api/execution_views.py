@@ -14,6 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from mes.api.idempotency import savepoints_optional
 from mes.api.permissions import ALL_ROLES, OPERATOR, PLANNER
 from orders import selectors, services
 from orders.api import execution_serializers as s
@@ -97,6 +98,7 @@ class OperationExecutionViewSet(viewsets.GenericViewSet):
         "`serial_not_at_operation`, `over_report`; 400 for malformed input (`scrap_reason_required`, "
         "`serial_count_mismatch`, `lot_not_found` …). Retry safely with an `Idempotency-Key`.",
     )
+    @savepoints_optional  # its services change nothing outside the database
     @action(detail=True, methods=["post"])
     def reports(self, request, pk=None):
         # the service finds (404) and locks the operation itself: one query fewer on the busiest endpoint

@@ -8,6 +8,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import Item
+from mes.api.idempotency import savepoints_optional
 from mes.models import IdempotencyRecord
 
 pytestmark = pytest.mark.django_db
@@ -106,9 +107,15 @@ def _keyed_request(user, key: str):
 
 
 def _serve(view, user, key: str):
+    """Through the middleware as Django runs it: ``process_view`` with the view, then the view."""
     from mes.api.idempotency import IdempotencyMiddleware
 
-    return IdempotencyMiddleware(view)(_keyed_request(user, key))
+    def get_response(request):
+        middleware.process_view(request, view, (), {})
+        return view(request)
+
+    middleware = IdempotencyMiddleware(get_response)
+    return middleware(_keyed_request(user, key))
 
 
 def test_a_refusal_inside_a_service_is_served_again_with_savepoints_and_keeps_nothing(make_user):
@@ -119,6 +126,7 @@ def test_a_refusal_inside_a_service_is_served_again_with_savepoints_and_keeps_no
     user = make_user("planner")
     savepoints_seen = []
 
+    @savepoints_optional
     def view(request):
         savepoints_seen.append(transaction.get_connection()._savepoint_allowed())
         try:
@@ -150,6 +158,7 @@ def test_a_view_that_carries_on_after_a_failed_block_gets_its_savepoint_on_the_s
     Item.objects.create(code="TAKEN", name="Already there", unit_id="pcs")
     attempts = []
 
+    @savepoints_optional
     def view(request):
         attempts.append(1)
         try:
@@ -178,6 +187,7 @@ def test_a_successful_request_takes_no_savepoint_and_runs_once(make_user):
     user = make_user("planner")
     attempts = []
 
+    @savepoints_optional
     def view(request):
         attempts.append(1)
         with transaction.atomic():
@@ -191,3 +201,42 @@ def test_a_successful_request_takes_no_savepoint_and_runs_once(make_user):
     inner = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
     assert len(inner) <= 2  # at most the test's own transaction's savepoint for the middleware's block
     assert Item.objects.filter(code="ONCE").count() == 1
+
+
+def test_a_view_not_marked_runs_once_with_its_savepoints_and_its_refusal_is_stored(make_user):
+    # Given a view not marked savepoints_optional (its services may count something outside the
+    # database, as a wrong signature password is counted), which writes a row, then refuses
+    from django.db import transaction
+    from django.http import JsonResponse
+
+    user = make_user("planner")
+    attempts = []
+
+    def view(request):
+        attempts.append(transaction.get_connection()._savepoint_allowed())
+        try:
+            with transaction.atomic():
+                Item.objects.create(code="HALF-DONE", name="Written before the refusal", unit_id="pcs")
+                raise ValueError("refused")
+        except ValueError:
+            return JsonResponse({"code": "refused"}, status=403)
+
+    # When it is served with a key
+    response = _serve(view, user, "not-marked-1")
+
+    # Then it ran once, with savepoints; its refusal is answered and stored, the row is not kept
+    assert attempts == [True]
+    assert response.status_code == 403
+    assert not Item.objects.filter(code="HALF-DONE").exists()
+    assert IdempotencyRecord.objects.get(key="not-marked-1").status_code == 403
+
+
+def test_only_the_marked_action_of_a_viewset_is_optional():
+    from mes.api.idempotency import _savepoints_optional
+    from orders.api.execution_views import OperationExecutionViewSet
+
+    reports = OperationExecutionViewSet.as_view({"post": "reports"})
+    start = OperationExecutionViewSet.as_view({"post": "start"})
+    request = type("Request", (), {"method": "POST"})()
+    assert _savepoints_optional(reports, request) is True
+    assert _savepoints_optional(start, request) is False
