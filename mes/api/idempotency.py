@@ -165,8 +165,8 @@ def savepoints_optional(view):
     """Mark a view, or a viewset's action, whose first attempt under an ``Idempotency-Key`` may
     run without savepoints: one whose services change nothing outside the database that a
     second attempt would change again (no counters in the cache, no messages sent before the
-    commit). A refusal inside it costs a second attempt; every answer that succeeds, two round
-    trips fewer."""
+    commit). A refusal inside it costs a second attempt (and counts twice against the caller's
+    request rate); every answer that succeeds, two round trips fewer."""
     view.savepoints_optional = True
     return view
 
