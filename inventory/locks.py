@@ -109,19 +109,21 @@ def lock_item_balances(
     return found
 
 
-def lock_item_stock(items: list, *, open_reservations: list[Reservation] | None = None):
-    """``item_stock`` of the items (objects or ids) under their locks, with their balances that
-    hold stock locked in the same statement (by pk): (stock by item id, locked balances by
-    (item id, location id, lot id)) — for an issue, whose balances are those with stock, so
-    :func:`lock_item_balances` given them reads nothing more."""
-    from inventory.selectors.stock import stocked_balances, stocks_of
+def lock_item_stock(items: list, *, before: tuple | None = None) -> tuple[list[StockBalance], list[tuple] | None]:
+    """The items' (objects or ids, under their locks) balances that hold stock, locked by pk, with
+    what availability reads of their lots and locations attached (``stocks_of`` counts them) —
+    for an issue, whose balances are those with stock, so :func:`lock_item_balances` given them
+    (by key) reads nothing more.
+
+    ``before``: another read, ``(sql, params, parts)``, whose rows are locked first, in the same
+    statement (``mes.sql.fetch_together``). Returns the balances and ``before``'s rows (or ``None``)."""
+    from inventory.selectors.stock import stocked_balances_read
 
     ids = sorted({getattr(i, "pk", i) for i in items})
-    if not ids:
-        return {}, {}
-    balances = stocked_balances(ids, lock=True)
-    stocks = stocks_of(items, balances, open_reservations=open_reservations)
-    return stocks, {(b.item_id, b.location_id, b.lot_id): b for b in balances}
+    reads = ([before] if before is not None else []) + ([stocked_balances_read(ids, lock=True)] if ids else [])
+    results = sql.fetch_together(*reads)
+    balances = [row[0] for row in results[-1]] if ids else []
+    return balances, (results[0] if before is not None else None)
 
 
 def lock_reservations(reservations: Iterable) -> dict[int, Reservation]:

@@ -10,7 +10,8 @@ PostgreSQL and SQLite: ``IN`` lists from :func:`in_list`, row locks from :func:`
 * :func:`select_columns` — the column list of a model's fields under a table alias.
 * :func:`fetch_models` — rows of one or more models (joined in one statement) as instances,
   with the database's converters applied, related ones attached as if by ``select_related``;
-  :func:`fetch_rows` every part of each row (plain columns among them: :class:`Values`).
+  :func:`fetch_rows` every part of each row (plain columns among them: :class:`Values`);
+  :func:`fetch_together` several such reads in one statement.
 * :func:`fetch`, :func:`execute` — plain rows (tuples), or a statement's row count.
 * :func:`insert_rows` — new rows of one model in one statement, primary keys set on them
   (optionally with other writes in the same statement).
@@ -246,9 +247,48 @@ def fetch_rows(
 
     ``repeated_shared``: a part whose columns are the same as in the row before (a row joined to
     several others) is the same instance as there, not built again."""
-    parts = [p if isinstance(p, (Part, Values)) else Part(p) for p in parts]
+    parts = _parts(parts)
     connection = _connection(parts[0].model)
-    rows = _run(connection, sql, params, rows=True)
+    return _built(connection, _run(connection, sql, params, rows=True), parts, repeated_shared)
+
+
+def fetch_together(*reads: tuple[str, Sequence, Sequence[Part | type[Model]]]) -> list[list[tuple[Model | None, ...]]]:
+    """Several :func:`fetch_rows` reads, each ``(sql, params, parts)``, in one statement on
+    PostgreSQL — each a ``WITH`` query, run in the order given, so the rows they lock are locked
+    in that order — and one after another elsewhere. The rows of each read, in order."""
+    connection = _connection()
+    if connection.vendor != "postgresql" or len(reads) < 2:
+        return [fetch_rows(sql, params, parts) for sql, params, parts in reads]
+    parts = [_parts(read_parts) for _, _, read_parts in reads]
+    nulls = [", ".join(_nulls(connection.alias, p.model, p.fields) for p in read_parts) for read_parts in parts]
+    branches = [
+        f"SELECT {n}, " + ", ".join(f"q{n}.*" if m == n else nulls[m] for m in range(len(reads))) + f" FROM q{n}"
+        for n in range(len(reads))
+    ]
+    text = "WITH " + ", ".join(f"q{n} AS ({sql})" for n, (sql, _, _) in enumerate(reads)) + " " + " UNION ALL ".join(branches)
+    rows = _run(connection, text, [param for _, params, _ in reads for param in params], rows=True)
+    widths = [sum(p.width for p in read_parts) for read_parts in parts]
+    starts = [1 + sum(widths[:n]) for n in range(len(reads))]
+    out = []
+    for n, read_parts in enumerate(parts):
+        mine = [row[starts[n] : starts[n] + widths[n]] for row in rows if row[0] == n]
+        out.append(_built(connection, mine, read_parts, False))
+    return out
+
+
+@lru_cache(maxsize=None)
+def _nulls(alias: str, model: type[Model], names: tuple[str, ...] | None) -> str:
+    """``CAST(NULL AS type), …`` for the model's ``names`` fields: a read's columns in the rows
+    of the others (:func:`fetch_together`)."""
+    connection = connections[alias]
+    return ", ".join(f"CAST(NULL AS {f.cast_db_type(connection) or f.db_type(connection)})" for f in _fields(model, names))
+
+
+def _parts(parts: Sequence[Part | Values | type[Model]]) -> list[Part | Values]:
+    return [p if isinstance(p, (Part, Values)) else Part(p) for p in parts]
+
+
+def _built(connection, rows: list, parts: list[Part | Values], repeated_shared: bool) -> list[tuple[Model | tuple | None, ...]]:
     out = []
     before: dict[str, tuple] = {}
     for row in rows:
@@ -294,6 +334,7 @@ from mes.sql_writes import (  # noqa: E402  (it uses the cursor and row building
 )
 
 __all__ = [
-    "Part", "VALUES_UP_TO", "Values", "array_param", "cursor", "execute", "fetch", "fetch_models", "fetch_rows", "for_update",
+    "Part", "VALUES_UP_TO", "Values", "array_param", "cursor", "execute", "fetch", "fetch_models", "fetch_rows", "fetch_together",
+    "for_update",
     "in_list", "insert_rows", "insert_statement", "new_row", "select_columns", "write_together",
 ]

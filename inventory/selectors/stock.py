@@ -105,19 +105,24 @@ def stocked_balances(ids: list[int], *, balance_fields: tuple[str, ...] | None =
     """The balances of the items ``ids`` that hold stock, each with what availability reads of its
     lot and location attached: ``balance_fields`` of them (all by default); with ``lock``, the
     balances locked (by pk)."""
+    return sql.fetch_models(*stocked_balances_read(ids, balance_fields=balance_fields, lock=lock))
+
+
+def stocked_balances_read(ids: list[int], *, balance_fields: tuple[str, ...] | None = None, lock: bool = False) -> tuple[str, list, list]:
+    """The read of :func:`stocked_balances`, as ``(sql, params, parts)`` (``mes.sql.fetch_together``)."""
     order = f" ORDER BY b.id {sql.for_update('b')}" if lock else ""
-    return sql.fetch_models(
+    text = (
         f"SELECT {sql.select_columns(StockBalance, 'b', balance_fields)}, {sql.select_columns(Lot, 'l', _LOT_FIELDS)}, "
         f"{sql.select_columns(Location, 'loc', _LOCATION_FIELDS)} FROM inventory_stockbalance b "
         "LEFT JOIN inventory_lot l ON l.id = b.lot_id JOIN inventory_location loc ON loc.id = b.location_id "
-        f"WHERE b.item_id IN ({sql.in_list(ids)}) AND b.quantity > 0{order}",
-        ids,
-        [
-            sql.Part(StockBalance, fields=balance_fields),
-            sql.Part(Lot, fields=_LOT_FIELDS, parent="stockbalance", relation="lot"),
-            sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
-        ],
+        f"WHERE b.item_id IN ({sql.in_list(ids)}) AND b.quantity > 0{order}"
     )
+    parts = [
+        sql.Part(StockBalance, fields=balance_fields),
+        sql.Part(Lot, fields=_LOT_FIELDS, parent="stockbalance", relation="lot"),
+        sql.Part(Location, fields=_LOCATION_FIELDS, parent="stockbalance", relation="location"),
+    ]
+    return text, list(ids), parts
 
 
 def stocks_of(items: list, balances: list[StockBalance], *, open_reservations: list[Reservation] | None = None) -> dict[int, ItemStock]:

@@ -123,26 +123,32 @@ def lock_named_lots(plans: list[IssuePlan], *, locked: dict[int, Lot] | None = N
     return out
 
 
-def take_reservations(plans: list[IssuePlan], demand: tuple[str, int] | None) -> list[Reservation] | None:
-    """Each line's reservation: its own, or (with ``demand``) the demand's oldest open one of its
-    item with some left after the lines before it; all locked in one query, by pk.
-
-    With ``demand`` every open reservation of the lines' items is locked (under the items' locks
-    nobody else can be changing them) and returned, for the availability check to count without
-    reading them again; else ``None``."""
+def reservations_read(plans: list[IssuePlan], demand: tuple[str, int] | None) -> tuple[str, list, list] | None:
+    """The read that locks, by pk, the reservations :func:`take_reservations` may take: the lines'
+    own, and with ``demand`` every open reservation of the lines' items (under the items' locks
+    nobody else can be changing them); ``None`` when there are none to read. As ``(sql, params,
+    parts)`` for ``mes.sql.fetch_together``."""
     named = [p.line.reservation.pk for p in plans if p.line.reservation is not None]
     if not named and demand is None:
         return None
     where, params = f"r.id IN ({sql.in_list(named)})", list(named)
-    items = sorted({p.item.pk for p in plans})
     if demand is not None:
+        items = sorted({p.item.pk for p in plans})
         where += f" OR (r.status = %s AND r.item_id IN ({sql.in_list(items)}))"
         params += [Reservation.Status.OPEN.value, *items]
-    rows = sql.fetch_models(
-        f"SELECT {sql.select_columns(Reservation, 'r')} FROM inventory_reservation r WHERE {where} ORDER BY r.id {sql.for_update('r')}",
-        params,
-        [Reservation],
-    )
+    text = f"SELECT {sql.select_columns(Reservation, 'r')} FROM inventory_reservation r WHERE {where} ORDER BY r.id {sql.for_update('r')}"
+    return text, params, [Reservation]
+
+
+def take_reservations(plans: list[IssuePlan], demand: tuple[str, int] | None, rows: list[Reservation] | None) -> list[Reservation] | None:
+    """Each line's reservation: its own, or (with ``demand``) the demand's oldest open one of its
+    item with some left after the lines before it, from ``rows`` (:func:`reservations_read`'s).
+
+    With ``demand``, every open reservation of the lines' items is returned, for the availability
+    check to count without reading them again; else ``None``."""
+    if rows is None:
+        return None
+    items = sorted({p.item.pk for p in plans})
     locked = {r.pk: r for r in rows}
     pending: dict[int, list[list]] = {}
     if demand is not None:

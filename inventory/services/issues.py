@@ -13,6 +13,7 @@ from inventory.locks import (
     lock_serials,
 )
 from inventory.models import Item, Lot, Reservation, SerialNumber, StockMove
+from inventory.selectors.stock import stocks_of
 from inventory.services import _common as c
 from inventory.services._issue_plan import (
     IssueLine,
@@ -21,6 +22,7 @@ from inventory.services._issue_plan import (
     found_item,
     lock_named_lots,
     lots_that_may_change,
+    reservations_read,
     take_reservations,
 )
 from inventory.services._stock import (
@@ -144,10 +146,12 @@ def _issue_lines(
         c.require_lot(plan.item, plan.lot)
         if plan.lot is not None:
             c.check_lot_usable(plan.lot)
-    open_reservations = take_reservations(plans, demand)
-
-    # The stock is read with its balances locked: an issue posts on balances that hold stock.
-    stocks, stocked = lock_item_stock(list(items.values()), open_reservations=open_reservations)
+    # The reservations the lines may take, then the stock with its balances, locked in one
+    # statement: an issue posts on balances that hold stock.
+    balances, reservation_rows = lock_item_stock(list(items.values()), before=reservations_read(plans, demand))
+    open_reservations = take_reservations(plans, demand, None if reservation_rows is None else [row[0] for row in reservation_rows])
+    stocks = stocks_of(list(items.values()), balances, open_reservations=open_reservations)
+    stocked = {(b.item_id, b.location_id, b.lot_id): b for b in balances}
     postings: dict[int, c.Posting] = {}
     for plan in plans:
         check_available(plan, stocks[plan.item.pk])

@@ -132,6 +132,35 @@ def test_fetch_rows_gives_plain_columns_as_tuples_and_may_share_a_repeated_part(
     assert shared[0][3] is not shared[1][3]
 
 
+def test_reads_fetched_together_give_what_each_gives_alone_in_one_statement_on_postgresql():
+    item = ItemFactory(code="TOGETHER")
+    location = LocationFactory()
+    StockBalance.objects.create(item=item, location=location, quantity=Decimal("3.500"), reserved=Decimal("1.000"))
+    items = (
+        f"SELECT {sql.select_columns(Item, 'i')}, {sql.select_columns(UnitOfMeasure, 'u')} FROM inventory_item i "
+        "JOIN inventory_unitofmeasure u ON u.code = i.unit_id WHERE i.id = %s",
+        [item.pk],
+        [Item, sql.Part(UnitOfMeasure, parent="item", relation="unit")],
+    )
+    balances = (
+        f"SELECT {sql.select_columns(StockBalance, 'b', ['id', 'item', 'quantity'])} FROM inventory_stockbalance b "
+        f"WHERE b.item_id = %s ORDER BY b.id {sql.for_update('b')}",
+        [item.pk],
+        [sql.Part(StockBalance, fields=["id", "item", "quantity"])],
+    )
+    nothing = (f"SELECT {sql.select_columns(Item, 'i')} FROM inventory_item i WHERE i.id = %s", [-1], [Item])
+
+    with CaptureQueriesContext(connection) as queries:
+        found_items, found_balances, found_nothing = sql.fetch_together(items, balances, nothing)
+
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+    ((read_item, unit),) = found_items
+    assert read_item.code == "TOGETHER" and read_item.unit is unit and unit.code == item.unit_id
+    ((balance,),) = found_balances
+    assert balance.quantity == Decimal("3.500") and isinstance(balance.quantity, Decimal) and balance.item_id == item.pk
+    assert found_nothing == []
+
+
 @pytest.mark.parametrize(
     "cast, values",
     [
