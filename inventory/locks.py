@@ -39,14 +39,49 @@ def lock_items(items: Iterable) -> dict[int, Item]:
     ids = _ids(items)
     if not ids:
         return {}
-    rows = sql.fetch_models(
+    return {row[0].pk: row[0] for row in sql.fetch_rows(*_items_read(ids))}
+
+
+def lock_items_with_balances(items: Iterable, *, balance_keys: Iterable[tuple[int, int, int | None]]):
+    """:func:`lock_items`, and then the balances that exist at the (item id, location id, lot id)
+    keys, locked in the same statement: (items by id, balances by key) — for
+    :func:`lock_item_balances` given them as locked (it creates the missing ones)."""
+    ids = _ids(items)
+    keys = sorted(set(balance_keys), key=lambda k: (k[0], k[1], k[2] or 0))
+    if not ids or not keys:
+        return lock_items(ids), {}
+    item_rows, balance_rows = sql.fetch_together(_items_read(ids), _balances_read(keys))
+    wanted = set(keys)
+    balances = {}
+    for (balance,) in balance_rows:
+        key = (balance.item_id, balance.location_id, balance.lot_id)
+        if key in wanted:
+            balances[key] = balance
+    return {row[0].pk: row[0] for row in item_rows}, balances
+
+
+def _items_read(ids: list[int]) -> tuple[str, list, list]:
+    return (
         f"SELECT {sql.select_columns(Item, 'i')}, {sql.select_columns(UnitOfMeasure, 'u')} "
         "FROM inventory_item i JOIN inventory_unitofmeasure u ON u.code = i.unit_id "
         f"WHERE i.id IN ({sql.in_list(ids)}) ORDER BY i.id {sql.for_update('i', no_key=True)}",
         ids,
         [Item, sql.Part(UnitOfMeasure, parent="item", relation="unit")],
     )
-    return {row.pk: row for row in rows}
+
+
+def _balances_read(keys: list[tuple[int, int, int | None]]) -> tuple[str, list, list]:
+    """The balances of the keys' items at the keys' locations, locked by pk (a few more than the
+    keys: the caller keeps those it wants)."""
+    item_ids = sorted({k[0] for k in keys})
+    location_ids = sorted({k[1] for k in keys})
+    return (
+        f"SELECT {sql.select_columns(StockBalance, 'b')} FROM inventory_stockbalance b "
+        f"WHERE b.item_id IN ({sql.in_list(item_ids)}) AND b.location_id IN ({sql.in_list(location_ids)}) "
+        f"ORDER BY b.id {sql.for_update('b')}",
+        [*item_ids, *location_ids],
+        [StockBalance],
+    )
 
 
 def _lock_with_item(model: type[Lot | SerialNumber], table: str, ids: list[int]) -> dict:
@@ -71,9 +106,13 @@ def lock_serials(serials: Iterable) -> dict[int, SerialNumber]:
     return _lock_with_item(SerialNumber, "inventory_serialnumber", _ids(serials))
 
 
-def lock_balances(*, item_id: int, keys: Iterable[tuple[int, int | None]]) -> dict[tuple[int, int | None], StockBalance]:
-    """Lock (creating when missing) the balances of one item at the given (location id, lot id) pairs."""
-    return {key[1:]: balance for key, balance in lock_item_balances(keys=[(item_id, *k) for k in keys]).items()}
+def lock_balances(
+    *, item_id: int, keys: Iterable[tuple[int, int | None]], locked: dict[tuple[int, int, int | None], StockBalance] | None = None
+) -> dict[tuple[int, int | None], StockBalance]:
+    """Lock (creating when missing) the balances of one item at the given (location id, lot id)
+    pairs (``locked``: as :func:`lock_item_balances` takes it)."""
+    found = lock_item_balances(keys=[(item_id, *k) for k in keys], locked=locked)
+    return {key[1:]: balance for key, balance in found.items()}
 
 
 def lock_item_balances(
@@ -88,15 +127,7 @@ def lock_item_balances(
     found: dict[tuple[int, int, int | None], StockBalance] = {key: locked[key] for key in keys if key in locked}
     if len(found) == len(keys):
         return found
-    item_ids = sorted({k[0] for k in keys if k not in found})
-    location_ids = sorted({k[1] for k in keys if k not in found})
-    candidates = sql.fetch_models(
-        f"SELECT {sql.select_columns(StockBalance, 'b')} FROM inventory_stockbalance b "
-        f"WHERE b.item_id IN ({sql.in_list(item_ids)}) AND b.location_id IN ({sql.in_list(location_ids)}) "
-        f"ORDER BY b.id {sql.for_update('b')}",
-        [*item_ids, *location_ids],
-        [StockBalance],
-    )
+    candidates = sql.fetch_models(*_balances_read([key for key in keys if key not in found]))
     wanted = set(keys)
     for balance in candidates:
         key = (balance.item_id, balance.location_id, balance.lot_id)

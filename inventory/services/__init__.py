@@ -1,6 +1,6 @@
 """Writes of the inventory app, grouped by concept; import them from here."""
 
-from inventory.locks import lock_items
+from inventory.locks import lock_items, lock_items_with_balances
 from inventory.services.genealogy import link_consumed, link_genealogy
 from inventory.services.holds import place_hold, place_holds, release_hold
 from inventory.services.issues import IssueLine, issue, issue_lines, scrap
@@ -35,6 +35,7 @@ __all__ = [
     "item_upsert_by_external_id",
     "link_consumed",
     "lock_items",
+    "lock_items_with_balances",
     "link_genealogy",
     "location_create",
     "lot_update",

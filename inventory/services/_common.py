@@ -268,8 +268,9 @@ def serial_leaves_stock(serial: SerialNumber, *, status: str) -> None:
 class Posting:
     """The moves of one service call and their effect on the balances (locked once, written once)."""
 
-    def __init__(self, *, item: Item, user, created_at=None, **refs):
+    def __init__(self, *, item: Item, user, created_at=None, locked_balances: dict | None = None, **refs):
         self.item = item
+        self.locked_balances = locked_balances  # by (item id, location id, lot id): locked by the caller
         self.user = user if user is not None and getattr(user, "is_authenticated", False) else None
         self.created_at = created_at or timezone.now()
         self.refs = refs
@@ -313,7 +314,7 @@ class Posting:
         return move
 
     def lock(self, extra_keys: Iterable[tuple[int, int | None]] = ()) -> dict[tuple[int, int | None], StockBalance]:
-        self.balances = lock_balances(item_id=self.item.pk, keys=[*self.deltas, *extra_keys])
+        self.balances = lock_balances(item_id=self.item.pk, keys=[*self.deltas, *extra_keys], locked=self.locked_balances)
         return self.balances
 
     def shortfall(self) -> list[dict]:

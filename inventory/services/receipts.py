@@ -72,6 +72,7 @@ def produce(
     user,
     savepoint: bool = True,
     locked_items: dict[int, Item] | None = None,
+    locked_balances: dict | None = None,
 ) -> list[StockMove]:
     """Production output into ``location`` (creates the lot/serials), linked in the genealogy to
     ``consumed``: ``(lot or serial, quantity)`` pairs, optionally ``(node, quantity, produced serial
@@ -79,16 +80,18 @@ def produce(
 
     ``savepoint=False``: inside a caller's transaction that is rolled back whole on any refusal
     (a production report), take no savepoint of its own. ``locked_items``: items the caller has
-    locked in this transaction (``lock_items``), by id; ``item`` among them is not locked again."""
+    locked in this transaction (``lock_items``), by id; ``item`` among them is not locked again.
+    ``locked_balances``: the same for balances, by (item id, location id, lot id)
+    (``lock_items_with_balances``)."""
     with transaction.atomic(savepoint=savepoint):
         return _produce(
-            item=item, locked_items=locked_items or {}, location=location, quantity=quantity, lot_code=lot_code, serial_codes=serial_codes,
+            item=item, locked_items=locked_items or {}, locked_balances=locked_balances, location=location, quantity=quantity, lot_code=lot_code, serial_codes=serial_codes,
             expires_on=expires_on, work_order_id=work_order_id, operation_id=operation_id, consumed=consumed,
             document_type=document_type, document_id=document_id, reference=reference, user=user,
         )
 
 
-def _produce(*, item, locked_items: dict[int, Item], location, quantity, lot_code, serial_codes, expires_on, work_order_id,
+def _produce(*, item, locked_items: dict[int, Item], locked_balances: dict | None, location, quantity, lot_code, serial_codes, expires_on, work_order_id,
              operation_id, consumed, document_type, document_id, reference, user) -> list[StockMove]:
     from inventory.services.genealogy import link_consumed
 
@@ -104,6 +107,7 @@ def _produce(*, item, locked_items: dict[int, Item], location, quantity, lot_cod
     posting = c.Posting(
         item=item,
         user=user,
+        locked_balances=locked_balances,
         reference=reference,
         work_order_id=work_order_id,
         operation_id=operation_id,

@@ -161,17 +161,20 @@ def production_report_create(
     # in a cycle; the scanned lots next, as they are read; the stock is then posted in item
     # order (the components before the product, the product's own units, then the components
     # after it) without locking the items or the lots again.
-    by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
-    for entry in entries:
-        by_item[entry.item.pk].append(entry)
-    locked_items = inventory.lock_items([product.pk, *by_item])
-    resolve_lots_and_serials(entries, lock_lots=True)
-    allocate(entries, here.line_side_location_id)
+    # Where the units go is known before the locks: a first operation's new units (serials, or
+    # untracked) go to the output location's balance without a lot, locked with the items.
     output_location = (
         finished_goods_location(reported.finished_goods_location_id)
         if next_step is None
         else staging_location(next_step, reported.production_location_id)
     )
+    by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
+    for entry in entries:
+        by_item[entry.item.pk].append(entry)
+    output_balance = [(product.pk, output_location, None)] if previous is None and good > 0 else []
+    locked_items, locked_balances = inventory.lock_items_with_balances([product.pk, *by_item], balance_keys=output_balance)
+    resolve_lots_and_serials(entries, lock_lots=True)
+    allocate(entries, here.line_side_location_id)
 
     report = sql.new_row(
         ProductionReport,
@@ -213,6 +216,7 @@ def production_report_create(
         refs=refs,
         user=user,
         locked_items=locked_items,
+        locked_balances=locked_balances,
     )
     last = [e for item_id in sorted(by_item) if item_id > product.pk for e in by_item[item_id]]
     issues += _issue(last, demand, refs, user, locked_items)

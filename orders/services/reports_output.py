@@ -54,9 +54,11 @@ def post_output(
     refs: dict,
     user,
     locked_items: dict[int, Item] | None = None,
+    locked_balances: dict | None = None,
 ) -> None:
     """The product's own units: produced (first operation), passed on or scrapped (later ones).
-    ``locked_items``: items the report has locked, by id (not locked again)."""
+    ``locked_items``: items the report has locked, by id; ``locked_balances``: balances it has
+    locked, by (item id, location id, lot id) (neither locked again)."""
     product = work_order.item
     if previous is None:
         if good > 0:
@@ -69,6 +71,7 @@ def post_output(
                 user=user,
                 savepoint=False,  # a refusal rolls the whole report back
                 locked_items=locked_items,
+                locked_balances=locked_balances,
                 **refs,
             )
             for move in moves:

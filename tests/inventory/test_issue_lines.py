@@ -92,3 +92,23 @@ def test_an_issue_reads_and_locks_the_balances_it_posts_on_with_its_stock(stocke
         assert 'FOR UPDATE OF "b"' in balance_reads[0]
     assert StockBalance.objects.get(lot__code="C1").quantity == Decimal(6)
     assert ledger_discrepancies() == []
+
+
+def test_items_locked_with_balances_give_the_balances_that_exist_and_production_creates_the_rest(clerk, stores, line, screws, boards):
+    services.receive(item=screws, location=stores, quantity=5, user=clerk)
+    keys = [(screws.pk, stores.pk, None), (boards.pk, line.pk, None)]
+
+    with CaptureQueriesContext(connection) as queries:
+        items, balances = services.lock_items_with_balances([screws, boards.pk], balance_keys=keys)
+
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert set(items) == {screws.pk, boards.pk} and items[boards.pk].unit.code == boards.unit_id
+    assert list(balances) == [(screws.pk, stores.pk, None)] and balances[keys[0]].quantity == Decimal(5)
+
+    # The balance that did not exist is created by the production that posts on it
+    moves = services.produce(
+        item=boards, location=line, quantity=1, serial_codes=["B-NEW"], user=clerk, locked_items=items, locked_balances=balances
+    )
+    assert [m.to_location_id for m in moves] == [line.pk]
+    assert StockBalance.objects.get(item=boards, location=line, lot=None).quantity == Decimal(1)
+    assert ledger_discrepancies() == []

@@ -12,11 +12,11 @@ from tests.orders.execution_setup import report_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-# The token; the key claimed; the operation with its route; the items; the lots with their stock;
-# the report; the serial; the product's balance read and posted; the reservations with the
+# The token; the key claimed; the operation with its route; the items with the product's balance;
+# the lots with their stock; the report; the serial; the product posted; the reservations with the
 # components' stock; the components posted; the links with the report's rows; the events; the
 # inspection plans; the response stored. (Plus the savepoint pair of the request's block inside the test's transaction.)
-BUDGET = 15
+BUDGET = 14
 
 
 def test_a_production_report_request_keeps_to_its_statement_budget(plant, released, make_user):
