@@ -155,19 +155,18 @@ def production_report_create(
     entries = parse_consumed(consumed, materials, operation)
     before = operation.quantity_good + operation.quantity_scrap
     entries += backflush(materials, entries, work_order, before, before + good + scrap)
-
-    # The product's and the components' items are locked first, together, in item-pk order (as
-    # every stock service locks items before their stock), so reports never wait on each other
-    # in a cycle; the scanned lots next, as they are read; the stock is then posted in item
-    # order (the components before the product, the product's own units, then the components
-    # after it) without locking the items or the lots again.
-    # Where the units go is known before the locks: a first operation's new units (serials, or
-    # untracked) go to the output location's balance without a lot, locked with the items.
     output_location = (
         finished_goods_location(reported.finished_goods_location_id)
         if next_step is None
         else staging_location(next_step, reported.production_location_id)
     )
+
+    # The product's and the components' items are locked first, together, in item-pk order (as
+    # every stock service locks items before their stock), so reports never wait on each other
+    # in a cycle — with them the output location's balance that a first operation's new units
+    # (serials, or untracked) go to; the scanned lots next, as they are read. The stock is then
+    # posted in item order (the components before the product, the product's own units, then
+    # the components after it) without locking the items, lots or that balance again.
     by_item: dict[int, list[ConsumedEntry]] = defaultdict(list)
     for entry in entries:
         by_item[entry.item.pk].append(entry)
