@@ -47,17 +47,11 @@ def lock_items_with_balances(items: Iterable, *, balance_keys: Iterable[tuple[in
     keys, locked in the same statement: (items by id, balances by key) — for
     :func:`lock_item_balances` given them as locked (it creates the missing ones)."""
     ids = _ids(items)
-    keys = sorted(set(balance_keys), key=lambda k: (k[0], k[1], k[2] or 0))
+    keys = _balance_keys(balance_keys)
     if not ids or not keys:
         return lock_items(ids), {}
     item_rows, balance_rows = sql.fetch_together(_items_read(ids), _balances_read(keys))
-    wanted = set(keys)
-    balances = {}
-    for (balance,) in balance_rows:
-        key = (balance.item_id, balance.location_id, balance.lot_id)
-        if key in wanted:
-            balances[key] = balance
-    return {row[0].pk: row[0] for row in item_rows}, balances
+    return {row[0].pk: row[0] for row in item_rows}, _at_keys([row[0] for row in balance_rows], set(keys))
 
 
 def _items_read(ids: list[int]) -> tuple[str, list, list]:
@@ -68,6 +62,16 @@ def _items_read(ids: list[int]) -> tuple[str, list, list]:
         ids,
         [Item, sql.Part(UnitOfMeasure, parent="item", relation="unit")],
     )
+
+
+def _balance_keys(keys: Iterable[tuple[int, int, int | None]]) -> list[tuple[int, int, int | None]]:
+    """(item id, location id, lot id) keys once each, in the order their balances are created."""
+    return sorted(set(keys), key=lambda k: (k[0], k[1], k[2] or 0))
+
+
+def _at_keys(balances: list[StockBalance], keys: set) -> dict[tuple[int, int, int | None], StockBalance]:
+    """The balances (of :func:`_balances_read`) that are at ``keys``, by key."""
+    return {key: b for b in balances if (key := (b.item_id, b.location_id, b.lot_id)) in keys}
 
 
 def _balances_read(keys: list[tuple[int, int, int | None]]) -> tuple[str, list, list]:
@@ -122,17 +126,13 @@ def lock_item_balances(
     location id, lot id) triples, of any number of items, in one query (by pk), under their
     items' locks. ``locked``: balances the caller has locked in this transaction (as
     :func:`lock_item_stock` gives them), by key; those keys are not read again."""
-    keys = sorted(set(keys), key=lambda k: (k[0], k[1], k[2] or 0))
+    keys = _balance_keys(keys)
     locked = locked or {}
     found: dict[tuple[int, int, int | None], StockBalance] = {key: locked[key] for key in keys if key in locked}
-    if len(found) == len(keys):
+    unread = [key for key in keys if key not in found]
+    if not unread:
         return found
-    candidates = sql.fetch_models(*_balances_read([key for key in keys if key not in found]))
-    wanted = set(keys)
-    for balance in candidates:
-        key = (balance.item_id, balance.location_id, balance.lot_id)
-        if key in wanted and key not in found:
-            found[key] = balance
+    found |= _at_keys(sql.fetch_models(*_balances_read(unread)), set(unread))
     # The item rows are locked, so no other transaction can be creating these balances.
     missing = [sql.new_row(StockBalance, item_id=key[0], location_id=key[1], lot_id=key[2]) for key in keys if key not in found]
     for balance in sql.insert_rows(StockBalance, missing):
