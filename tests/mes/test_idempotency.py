@@ -118,15 +118,12 @@ def _serve(view, user, key: str):
     return middleware(_keyed_request(user, key))
 
 
-def test_a_refusal_inside_a_service_is_served_again_with_savepoints_and_keeps_nothing(make_user):
-    # Given a view whose service writes a row, then refuses (its atomic block fails)
+def _writing_then_refusing(status: int, savepoints_seen: list):
+    """A view whose service writes a row, then refuses (its atomic block fails); it notes
+    whether savepoints were allowed on each attempt."""
     from django.db import transaction
     from django.http import JsonResponse
 
-    user = make_user("planner")
-    savepoints_seen = []
-
-    @savepoints_optional
     def view(request):
         savepoints_seen.append(transaction.get_connection()._savepoint_allowed())
         try:
@@ -134,7 +131,18 @@ def test_a_refusal_inside_a_service_is_served_again_with_savepoints_and_keeps_no
                 Item.objects.create(code="HALF-DONE", name="Written before the refusal", unit_id="pcs")
                 raise ValueError("refused")
         except ValueError:
-            return JsonResponse({"code": "refused"}, status=409)
+            return JsonResponse({"code": "refused"}, status=status)
+
+    return view
+
+
+def test_a_refusal_inside_a_service_is_served_again_with_savepoints_and_keeps_nothing(make_user):
+    # Given a marked view whose service writes a row, then refuses (its atomic block fails)
+    from django.db import transaction
+
+    user = make_user("planner")
+    savepoints_seen = []
+    view = savepoints_optional(_writing_then_refusing(409, savepoints_seen))
 
     # When it is served with a key
     response = _serve(view, user, "refusal-1")
@@ -206,20 +214,9 @@ def test_a_successful_request_takes_no_savepoint_and_runs_once(make_user):
 def test_a_view_not_marked_runs_once_with_its_savepoints_and_its_refusal_is_stored(make_user):
     # Given a view not marked savepoints_optional (its services may count something outside the
     # database, as a wrong signature password is counted), which writes a row, then refuses
-    from django.db import transaction
-    from django.http import JsonResponse
-
     user = make_user("planner")
     attempts = []
-
-    def view(request):
-        attempts.append(transaction.get_connection()._savepoint_allowed())
-        try:
-            with transaction.atomic():
-                Item.objects.create(code="HALF-DONE", name="Written before the refusal", unit_id="pcs")
-                raise ValueError("refused")
-        except ValueError:
-            return JsonResponse({"code": "refused"}, status=403)
+    view = _writing_then_refusing(403, attempts)
 
     # When it is served with a key
     response = _serve(view, user, "not-marked-1")
