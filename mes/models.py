@@ -7,7 +7,8 @@ from django.db import models
 class IdempotencyRecord(models.Model):
     """The first response to a state-changing request, replayed for retries with the same key."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Looked up (and cascaded) by the unique (user, key) index, which leads with the user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     method = models.CharField(max_length=8)

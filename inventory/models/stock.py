@@ -58,7 +58,8 @@ class SerialNumber(models.Model):
         CONSUMED = "consumed", "Consumed"
         SCRAPPED = "scrapped", "Scrapped"
 
-    item = models.ForeignKey("inventory.Item", on_delete=models.PROTECT, related_name="serials")
+    # Looked up by the unique (item, code) index, which leads with the item.
+    item = models.ForeignKey("inventory.Item", on_delete=models.PROTECT, related_name="serials", db_index=False)
     code = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.AVAILABLE)
     current_location = models.ForeignKey(

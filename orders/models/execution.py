@@ -191,7 +191,6 @@ class ReportOutput(models.Model):
                 condition=Q(action__in=["produced", "passed", "counted", "scrapped"]), name="report_output_action_valid"
             ),
         ]
-        indexes = [models.Index(fields=["serial"], name="report_output_serial_idx")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.quantity} × {self.item_id}"
