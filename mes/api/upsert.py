@@ -60,8 +60,12 @@ def prefetch_relations(serializer, records: list[dict]) -> None:
         if f.read_only or not isinstance(f, (serializers.SlugRelatedField, serializers.PrimaryKeyRelatedField)):
             continue
         key = f.slug_field if isinstance(f, serializers.SlugRelatedField) else "pk"
-        values = {r.get(f.source if f.source != "*" else name) for r in records} - {None}
-        values = {v for v in values if isinstance(v, (str, int)) and not isinstance(v, bool)}
+        # Only plain references are looked up; anything else (a list, an object) the field reports.
+        values = {
+            value
+            for value in (r.get(f.source if f.source != "*" else name) for r in records)
+            if isinstance(value, (str, int)) and not isinstance(value, bool)
+        }
         try:
             found = {str(getattr(o, key)): o for o in f.get_queryset().filter(**{f"{key}__in": values})}
         except (ValueError, TypeError):

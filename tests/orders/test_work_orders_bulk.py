@@ -250,6 +250,20 @@ def test_bulk_endpoint_names_unknown_items_per_record(phone, erp_client):
     ]
 
 
+def test_bulk_endpoint_names_a_reference_given_as_a_list_or_object_per_record(phone, erp_client):
+    records = [
+        {"external_id": "SAP-1", "item": [phone.items.phone.pk], "quantity": "5"},
+        {"external_id": "SAP-2", "item": {"id": phone.items.phone.pk}, "quantity": "5"},
+    ]
+    response = erp_client.post("/api/v1/work-orders/bulk/", {"records": records}, format="json")
+    assert response.status_code == 400
+    assert [(e["index"], e["field"], e["code"]) for e in response.json()["record_errors"]] == [
+        (0, "item", "incorrect_type"),
+        (1, "item", "incorrect_type"),
+    ]
+    assert not WorkOrder.objects.filter(external_id__in=["SAP-1", "SAP-2"]).exists()
+
+
 def test_what_only_the_database_refuses_sends_the_batch_through_the_per_record_service(phone, erp, monkeypatch):
     from django.db import IntegrityError
 
