@@ -2,8 +2,10 @@
 
 Django's ``bulk_update`` builds a ``CASE WHEN pk = … THEN …`` expression per field and row, whose
 compiling costs more CPU than the statement saves for the few rows a service changes. On
-PostgreSQL :func:`update_rows` sends one ``UPDATE … FROM unnest(arrays)`` instead; elsewhere one
-parameterised UPDATE executed for every row. Like ``bulk_update`` it calls no ``save()`` and no
+PostgreSQL :func:`update_rows` sends one ``UPDATE … FROM unnest(arrays)`` instead (a single row: a
+plain ``UPDATE … WHERE id = %s``, whose prepared plan PostgreSQL can keep: with arrays it
+plans for ten rows and so plans again for every run); elsewhere one parameterised UPDATE
+executed for every row. Like ``bulk_update`` it calls no ``save()`` and no
 signals, and sets ``auto_now`` fields only when the caller has set them on the objects
 (:func:`update_rows_touched` stamps ``updated_at`` itself).
 """
@@ -41,8 +43,9 @@ def update_statements(model: type[Model], objects: Sequence[Model], fields: Sequ
     if not objects:
         return []
     connection = connections[router.db_for_write(model)]
-    sql, pk, columns = _update_sql(connection.alias, model, tuple(fields))
-    if connection.vendor != "postgresql":
+    by_row = connection.vendor != "postgresql" or len(objects) == 1
+    sql, pk, columns = _update_sql(connection.alias, model, tuple(fields), by_row)
+    if by_row:
         return [(sql, [f.get_db_prep_save(getattr(o, f.attname), connection) for f in columns] + [o.pk]) for o in objects]
     params = [array_param([pk.get_db_prep_value(o.pk, connection) for o in objects])]
     for field in columns:
@@ -51,14 +54,15 @@ def update_statements(model: type[Model], objects: Sequence[Model], fields: Sequ
 
 
 @lru_cache(maxsize=None)
-def _update_sql(alias: str, model: type[Model], fields: tuple[str, ...]) -> tuple:
-    """The UPDATE of ``fields`` (the same text for any number of rows), the primary key and the fields."""
+def _update_sql(alias: str, model: type[Model], fields: tuple[str, ...], by_row: bool) -> tuple:
+    """The UPDATE of ``fields``, the primary key and the fields: of one row by its key
+    (``by_row``), else of any number of rows from arrays (PostgreSQL; the same text for any number)."""
     connection = connections[alias]
     meta = model._meta
     pk = meta.pk
     columns = tuple(meta.get_field(name) for name in fields)
     quote = connection.ops.quote_name
-    if connection.vendor != "postgresql":
+    if by_row:
         assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
         return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(pk.column)} = %s", pk, columns
     sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
