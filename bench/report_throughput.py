@@ -350,6 +350,7 @@ def main() -> None:
             + f" = {own * 1000 / len(ok):.1f}"
         )
         print(f"CPU the run got / the machine used:    {own / args.duration:.2f} / {cpu['machine'] / args.duration:.2f} of {cores} cores")
+        print(f"CPU the host gave other guests (steal): {cpu['stolen'] / args.duration:.2f} of {cores} cores")
         print(f"ceiling on {cores} idle cores (CPU-bound): {cores * len(ok) / own:.0f} reports/s (server alone: {cores * len(ok) / (cpu['web'] + cpu['database']):.0f})")
     print(f"ledger and exactly-once checks:        {'OK' if not problems else 'FAILED'}")
     for problem in problems:
