@@ -32,3 +32,40 @@ def test_no_rows_is_no_statement():
     with CaptureQueriesContext(connection) as queries:
         update_rows(Item, [], ["name"])
     assert queries.captured_queries == []
+
+
+def test_one_row_is_updated_by_its_key_and_no_other_changes():
+    item, other = ItemFactory(code="ONE-1", name="One"), ItemFactory(code="ONE-2", name="Other")
+    item.name, item.shelf_life_days = "Renamed", 7
+    with CaptureQueriesContext(connection) as queries:
+        update_rows(Item, [item], ["name", "shelf_life_days"])
+    assert len(queries.captured_queries) == 1
+    assert Item.objects.values_list("name", "shelf_life_days").get(pk=item.pk) == ("Renamed", 7)
+    assert Item.objects.values_list("name", "shelf_life_days").get(pk=other.pk) == ("Other", other.shelf_life_days)
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_the_plan_of_a_repeated_one_row_update():
+    """The update a report repeats for its output balance: prepared once, then planned once for
+    all runs (a generic plan), not again for every run as its update from arrays was."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from inventory.models import StockBalance
+    from tests.factories import LocationFactory
+
+    balance = StockBalance.objects.create(item=ItemFactory(code="PLAN-1"), location=LocationFactory(), quantity=0)
+    for n in range(10):
+        balance.quantity, balance.updated_at = Decimal(n), timezone.now()
+        update_rows(StockBalance, [balance], ["quantity", "reserved", "updated_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'UPDATE \"inventory_stockbalance\" %%'"
+        )
+        [(generic, custom)] = cursor.fetchall()
+    # PostgreSQL plans the first five runs of a prepared statement for their values, then keeps
+    # one plan when it costs no more. From arrays it planned for ten rows, never kept that plan.
+    assert custom <= 5 and generic > 0
+    assert StockBalance.objects.get(pk=balance.pk).quantity == Decimal(9)
