@@ -116,9 +116,8 @@ class RouteStep:
 _ROUTE_COLUMNS = "SELECT o.id, o.sequence, c.line_side_location_id"
 _ROUTE_FROM = " FROM orders_workorderoperation o JOIN orders_workcenter c ON c.id = o.work_center_id "
 _ROUTE = _ROUTE_COLUMNS + _ROUTE_FROM
-# The route of the work order of one operation (the operation's id as the last parameter); a
-# caller may read more columns (after the route's three) with the same rows.
-ROUTE_OF_OPERATION_FROM = (
+# The route of the work order of one operation (the operation's id as the parameter).
+_ROUTE_OF_OPERATION_FROM = (
     _ROUTE_FROM + "WHERE o.work_order_id = (SELECT s.work_order_id FROM orders_workorderoperation s WHERE s.id = %s) "
     "ORDER BY o.sequence"
 )
@@ -133,10 +132,10 @@ def neighbours(operation: WorkOrderOperation | int) -> tuple[RouteStep | None, R
     """The operations just before and just after ``operation`` (an operation or its pk) in its
     work order, in one query; ``NotFound`` when there is no such operation."""
     pk = getattr(operation, "pk", operation)
-    return steps_around([RouteStep(*row) for row in sql.fetch(_ROUTE_COLUMNS + ROUTE_OF_OPERATION_FROM, [pk])], pk)
+    return _steps_around([RouteStep(*row) for row in sql.fetch(_ROUTE_COLUMNS + _ROUTE_OF_OPERATION_FROM, [pk])], pk)
 
 
-def steps_around(route: list[RouteStep], pk: int) -> tuple[RouteStep | None, RouteStep | None]:
+def _steps_around(route: list[RouteStep], pk: int) -> tuple[RouteStep | None, RouteStep | None]:
     """The steps just before and just after operation ``pk`` in ``route`` (in sequence order);
     ``NotFound`` when it is not there."""
     index = next((i for i, step in enumerate(route) if step.pk == pk), None)

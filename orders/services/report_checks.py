@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from inventory.models import Item, Location
+from inventory.models import Item
 from mes import sql
 from mes.errors import ApplicationError, InvalidInput
 from mes.quantities import ZERO, quantize
@@ -130,21 +130,9 @@ def check_limits(operation: WorkOrderOperation, previous: WorkOrderOperation | N
 # --- where things are ---------------------------------------------------------------------------
 
 
-FIRST_LOCATION = "SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1"
-
-
-def _first_location(purpose: str) -> int | None:
-    """The first active location (by code) with ``purpose``; read on every report, not cached."""
-    rows = sql.fetch(FIRST_LOCATION, [purpose, True])
-    return rows[0][0] if rows else None
-
-
-_UNREAD = object()
-
-
-def finished_goods_location(known=_UNREAD) -> int:
-    """The first active finished-goods location (``known``: as read with the route)."""
-    pk = _first_location(Location.Purpose.FINISHED_GOODS.value) if known is _UNREAD else known
+def finished_goods_location(pk: int | None) -> int:
+    """The first active finished-goods location, as read with the reported operation
+    (``lock_reported_operation``); refused when there is none."""
     if pk is None:
         raise ApplicationError(
             "There is no active finished-goods location to receive the output into.", code=errors.NO_LOCATION
@@ -152,19 +140,18 @@ def finished_goods_location(known=_UNREAD) -> int:
     return pk
 
 
-def staging_location(step: RouteStep, production_location_id=_UNREAD) -> int:
+def staging_location(step: RouteStep, production_location_id: int | None) -> int:
     """Where the units waiting for operation ``step`` are: its work center's line side, or else
-    the first production (work in progress) location (``production_location_id``: as read with
-    the route)."""
+    the first active production (work in progress) location, as read with the reported
+    operation (``lock_reported_operation``)."""
     if step.line_side_location_id:
         return step.line_side_location_id
-    pk = _first_location(Location.Purpose.PRODUCTION.value) if production_location_id is _UNREAD else production_location_id
-    if pk is None:
+    if production_location_id is None:
         raise ApplicationError(
             f"Operation {step.sequence} has no line-side location and there is no production location for work in progress.",
             code=errors.NO_LOCATION,
         )
-    return pk
+    return production_location_id
 
 
 def hold_reasons(*, lot=None, serial=None) -> list[str]:

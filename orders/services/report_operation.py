@@ -15,7 +15,6 @@ from mes import sql
 from mes.errors import NotFound
 from orders.models import WorkOrderMaterial, WorkOrderOperation
 from orders.services.execution import RouteStep, operation_select
-from orders.services.report_checks import FIRST_LOCATION
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,9 @@ class ReportedOperation:
     materials: dict[int, WorkOrderMaterial]  # the operation's requirements by item id, items and units attached
 
 
+# The first active location of a purpose, by code: where a report's output goes when no work
+# center's line side takes it.
+_FIRST_LOCATION = "SELECT l.id FROM inventory_location l WHERE l.purpose = %s AND l.is_active = %s ORDER BY l.code LIMIT 1"
 _STEPS = 6  # previous id, next id, next sequence, next line side, finished goods, production
 
 
@@ -52,7 +54,7 @@ def _statement() -> tuple[str, tuple[sql.Part, ...], tuple[sql.Part, ...]]:
         "here AS (SELECT * FROM route WHERE id = %s) "
         f"SELECT {operation_columns}, "
         "(SELECT previous_id FROM here), (SELECT next_id FROM here), (SELECT next_sequence FROM here), "
-        f"(SELECT next_line_side FROM here), ({FIRST_LOCATION}), ({FIRST_LOCATION}), {material_columns} "
+        f"(SELECT next_line_side FROM here), ({_FIRST_LOCATION}), ({_FIRST_LOCATION}), {material_columns} "
         "FROM orders_workorderoperation o "
         "JOIN orders_workorder w ON w.id = o.work_order_id "
         "JOIN inventory_item i ON i.id = w.item_id "
