@@ -146,10 +146,10 @@ class IdempotencyMiddleware:
                 try:
                     response = self.get_response(request)
                 except Exception:
-                    if _savepoints_back(request, connection) and connection.needs_rollback:
+                    if _first_attempt_refused(request, connection):
                         return None
                     raise
-                if _savepoints_back(request, connection) and connection.needs_rollback:
+                if _first_attempt_refused(request, connection):
                     return None  # leaving the block rolls the transaction back
             if response.status_code >= 500:
                 transaction.set_rollback(True)
@@ -179,14 +179,14 @@ def _savepoints_optional(view_func, request) -> bool:
     return bool(handler) and getattr(getattr(view_func.cls, handler, None), "savepoints_optional", False)
 
 
-def _savepoints_back(request, connection) -> bool:
-    """End the first attempt: the connection's savepoints as the backend has them; whether the
-    view ran without them."""
+def _first_attempt_refused(request, connection) -> bool:
+    """End the first attempt (the connection's savepoints as the backend has them again);
+    whether the view ran without them and a refusal left the transaction to be rolled back whole."""
     del request._idempotency_first_attempt
     if "_savepoint_allowed" not in vars(connection):
         return False
     del connection._savepoint_allowed  # the backend's own method again
-    return True
+    return connection.needs_rollback
 
 
 def _no() -> bool:
